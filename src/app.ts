@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { ClientKeys } from './auth.js';
+import type { Config } from './config/env.js';
+import type { AppContext } from './context.js';
+import { ProxyError } from './errors.js';
+import { loggerOptions } from './logger.js';
+import { providerFor } from './providers/index.js';
+import { MockUpstream } from './providers/mock/model.js';
+import { registerChatCompletions } from './routes/chat-completions.js';
+import { registerHealth } from './routes/health.js';
+import { registerModels } from './routes/models.js';
+import { passthroughRoutes } from './routes/passthrough.js';
+import { HttpUpstream } from './upstream/http-upstream.js';
+import type { Upstream } from './upstream/types.js';
+
+const OPEN_PATHS = new Set(['/health', '/ready']);
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface BuildOptions {
+  /** Replaces the upstream chosen from the config (tests). */
+  upstream?: Upstream;
+}
+
+/** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
+export function buildApp(config: Config, options: BuildOptions = {}): FastifyInstance {
+  const upstream =
+    options.upstream ??
+    (config.upstream.origin === undefined
+      ? new MockUpstream()
+      : new HttpUpstream({ ...config.upstream, origin: config.upstream.origin }));
+  const context: AppContext = { config, provider: providerFor(config.upstream.provider), upstream, state: { draining: false } };
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Streams may run for minutes; the upstream timeouts bound them instead.
+    requestTimeout: 0,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('proxyContext', context);
+  app.decorateRequest('rawBody', null);
+  app.decorateRequest('chatModel', null);
+  app.decorateRequest('prefillKind', null);
+  app.decorateRequest('streamError', null);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer;
+    request.rawBody = raw;
+    try {
+      done(null, JSON.parse(raw.toString('utf8')));
+    } catch (err) {
+      done(
+        new ProxyError(400, `The request body is not valid JSON: ${(err as Error).message}`, {
+          code: 'invalid_json',
+          cause: err,
+        }),
+        undefined,
+      );
+    }
+  });
+
+  const keys = new ClientKeys(config.proxyApiKeys);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (keys.enabled && !OPEN_PATHS.has(request.url.split('?')[0]!)) keys.check(request.headers);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url.split('?')[0],
+        model: request.chatModel ?? undefined,
+        provider: context.provider.id,
+        prefill: request.prefillKind ?? undefined,
+        status: reply.statusCode,
+        streamError: request.streamError ?? undefined,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
+    const proxyError = toProxyError(error);
+    if (proxyError.status >= 500) {
+      request.log.error({ err: proxyError.cause ?? error, code: proxyError.code }, proxyError.message);
+    }
+    if (reply.raw.headersSent || reply.raw.destroyed) return;
+    reply.code(proxyError.status).header('content-type', 'application/json; charset=utf-8').send(proxyError.toJSON());
+  });
+
+  registerHealth(app, context);
+  registerModels(app, context);
+  registerChatCompletions(app, context);
+  app.register((scope, _opts, done) => {
+    passthroughRoutes(scope, context).then(() => done(), done);
+  });
+
+  app.addHook('onClose', async () => {
+    await upstream.close();
+  });
+  return app;
+}
+
+function toProxyError(error: FastifyError | ProxyError): ProxyError {
+  if (error instanceof ProxyError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProxyError(413, 'The request body is larger than the proxy accepts (BODY_LIMIT_BYTES).', {
+        code: 'request_too_large',
+      });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProxyError(415, 'Send the request body as JSON with "Content-Type: application/json".', {
+        code: 'unsupported_media_type',
+        param: 'content-type',
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ProxyError(400, 'The request body is empty; a JSON object was expected.', { code: 'invalid_json' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ProxyError(400, 'The Content-Length header does not match the body.', { code: 'invalid_request' });
+  }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status < 500) return new ProxyError(status, error.message, { code: error.code ?? null });
+  return new ProxyError(500, 'The proxy failed to handle the request.', { code: 'internal_error', cause: error });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    proxyContext: AppContext;
+  }
+}

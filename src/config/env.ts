@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
+import { PROVIDER_IDS, type ProviderId } from '../providers/index.js';
+import { inferProvider } from './infer-provider.js';
+import { splitUpstreamUrl } from './upstream-url.js';
+
+export const FALLBACKS = ['emulate', 'reject'] as const;
+export type PrefillFallback = (typeof FALLBACKS)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const positiveMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** The environment as documented in .env.example; empty values count as unset. */
+const EnvSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  UPSTREAM_URL: z.url({ protocol: /^https?$/ }).optional(),
+  UPSTREAM_PROVIDER: z.enum(PROVIDER_IDS).optional(),
+  UPSTREAM_API_KEY: z.string().optional(),
+  PROXY_API_KEYS: z.string().optional(),
+  PREFILL_MODE: z.enum(PREFILL_MODES).default('auto'),
+  PREFILL_FALLBACK: z.enum(FALLBACKS).default('emulate'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs(600_000),
+  UPSTREAM_BODY_TIMEOUT_MS: positiveMs(300_000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+});
+
+export interface UpstreamConfig {
+  provider: ProviderId;
+  /** How the provider was chosen, for the start-up log. */
+  providerSource: 'UPSTREAM_PROVIDER' | 'inferred' | 'default';
+  /** Scheme, host and port; undefined for the built-in mock. */
+  origin: string | undefined;
+  /** Path prefix kept in front of every upstream path, without a trailing `/v1` or slash. */
+  basePath: string;
+  apiKey: string | undefined;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  prefillMode: PrefillMode;
+  prefillFallback: PrefillFallback;
+  proxyApiKeys: string[];
+  bodyLimitBytes: number;
+  upstream: UpstreamConfig;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key]?.trim();
+    if (value) cleaned[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const url = e.UPSTREAM_URL ? new URL(e.UPSTREAM_URL) : undefined;
+  if (url && (url.username || url.password)) {
+    throw new ConfigError('Invalid configuration:\n  UPSTREAM_URL: put credentials in UPSTREAM_API_KEY, not in the URL');
+  }
+  let provider: ProviderId;
+  let providerSource: UpstreamConfig['providerSource'];
+  if (e.UPSTREAM_PROVIDER) {
+    provider = e.UPSTREAM_PROVIDER;
+    providerSource = 'UPSTREAM_PROVIDER';
+  } else if (url) {
+    const inferred = inferProvider(url);
+    provider = inferred ?? 'openai-compatible';
+    providerSource = inferred ? 'inferred' : 'default';
+  } else {
+    provider = 'mock';
+    providerSource = 'default';
+  }
+  if (provider !== 'mock' && !url) {
+    throw new ConfigError(`Invalid configuration:\n  UPSTREAM_URL: required for UPSTREAM_PROVIDER=${provider}`);
+  }
+  const split = url && provider !== 'mock' ? splitUpstreamUrl(url) : { origin: undefined, basePath: '' };
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    prefillMode: e.PREFILL_MODE,
+    prefillFallback: e.PREFILL_FALLBACK,
+    proxyApiKeys: (e.PROXY_API_KEYS ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key.length > 0),
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    upstream: {
+      provider,
+      providerSource,
+      origin: split.origin,
+      basePath: split.basePath,
+      apiKey: e.UPSTREAM_API_KEY,
+      connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.UPSTREAM_BODY_TIMEOUT_MS,
+    },
+  };
+}

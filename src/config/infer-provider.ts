@@ -1,0 +1,33 @@
+import type { ProviderId } from '../providers/index.js';
+
+const WELL_KNOWN_HOSTS: ReadonlyArray<[RegExp, ProviderId]> = [[/(^|\.)api\.openai\.com$/, 'openai']];
+
+/** Default ports of local model servers: a guess only for loopback and private hosts. */
+const LOCAL_PORTS: Readonly<Record<string, ProviderId>> = {
+  '8080': 'llamacpp',
+  '8000': 'vllm',
+  '30000': 'sglang',
+  '11434': 'ollama',
+  '5000': 'tabbyapi',
+};
+
+/** Guesses the provider from the URL when UPSTREAM_PROVIDER is unset; undefined when unsure. */
+export function inferProvider(url: URL): ProviderId | undefined {
+  const host = url.hostname.toLowerCase();
+  for (const [pattern, provider] of WELL_KNOWN_HOSTS) if (pattern.test(host)) return provider;
+  if (isLocalHost(host)) return LOCAL_PORTS[url.port];
+  return undefined;
+}
+
+function isLocalHost(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host === 'host.docker.internal' ||
+    host === '[::1]' ||
+    /^127\./.test(host) ||
+    /^10\./.test(host) ||
+    /^192\.168\./.test(host) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(host) ||
+    !host.includes('.')
+  );
+}

@@ -1,0 +1,27 @@
+import type { LoggerOptions } from 'pino';
+
+/**
+ * pino with every place a secret could sit redacted, even though the proxy never logs headers on
+ * purpose: an error's cause (an undici request object, say) may carry them.
+ */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'headers.authorization',
+        'headers["x-api-key"]',
+        '*.headers.authorization',
+        '*.headers["x-api-key"]',
+        'apiKey',
+        '*.apiKey',
+        'upstream.apiKey',
+        'proxyApiKeys',
+        '*.proxyApiKeys',
+      ],
+      censor: '[redacted]',
+    },
+  };
+}

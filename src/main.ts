@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config/env.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`prefill-proxy: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = buildApp(config);
+  await app.listen({ host: config.host, port: config.port });
+
+  const { provider, providerSource } = config.upstream;
+  app.log.info(
+    {
+      provider,
+      providerSource,
+      upstream: app.proxyContext.upstream.description,
+      nativePrefill: app.proxyContext.provider.nativePrefill ? app.proxyContext.provider.nativeForm : `none (fallback: ${config.prefillFallback})`,
+      prefillMode: config.prefillMode,
+      auth: config.proxyApiKeys.length > 0 ? `${config.proxyApiKeys.length} key(s)` : 'open',
+    },
+    'prefill-proxy ready',
+  );
+  if (config.proxyApiKeys.length === 0 && !isLoopback(config.host)) {
+    app.log.warn(`listening on ${config.host} with no PROXY_API_KEYS: anyone who can reach this port can use the upstream`);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.proxyContext.state.draining = true;
+    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.warn('in-flight requests did not finish in time; exiting');
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`prefill-proxy: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

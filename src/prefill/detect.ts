@@ -1,0 +1,71 @@
+import { badRequest } from '../errors.js';
+import type { ChatMessage, ChatRequest } from '../chat/schema.js';
+
+export const PREFILL_MODES = ['auto', 'explicit', 'off'] as const;
+export type PrefillMode = (typeof PREFILL_MODES)[number];
+
+export function parsePrefillMode(value: string, param: string): PrefillMode {
+  const normalized = value.trim().toLowerCase();
+  if ((PREFILL_MODES as readonly string[]).includes(normalized)) return normalized as PrefillMode;
+  throw badRequest(`Invalid prefill mode "${value}": use one of ${PREFILL_MODES.join(', ')}.`, param, 'invalid_prefill_mode');
+}
+
+/** What the client asked to be continued. */
+export interface Prefill {
+  /** The partial assistant text, content parts joined. */
+  prefix: string;
+  /** Chain-of-thought prefix (DeepSeek's `reasoning_content` convention), when present. */
+  reasoning: string | undefined;
+  /** Index of the prefilled message in `messages` (always the last one). */
+  index: number;
+  /** Why it is a prefill: an explicit flag, or the `auto` reading of a bare trailing assistant message. */
+  trigger: 'prefix' | 'partial' | 'continue_final_message' | 'trailing_assistant';
+}
+
+/**
+ * Applies the table of DESIGN.md §1 to the last message. Returns undefined when the request is not
+ * a prefill, in which case it is forwarded as the client sent it.
+ */
+export function detectPrefill(request: ChatRequest, mode: PrefillMode): Prefill | undefined {
+  if (mode === 'off') return undefined;
+  const index = request.messages.length - 1;
+  const last = request.messages[index];
+  if (!last || last.role !== 'assistant') return undefined;
+  if (Array.isArray(last.tool_calls) && last.tool_calls.length > 0) return undefined;
+
+  const trigger = triggerOf(request, last, mode);
+  if (!trigger) return undefined;
+
+  const prefix = contentText(last.content, index);
+  const reasoning = typeof last.reasoning_content === 'string' && last.reasoning_content.length > 0 ? last.reasoning_content : undefined;
+  if (prefix.length === 0 && reasoning === undefined) return undefined;
+  return { prefix, reasoning, index, trigger };
+}
+
+function triggerOf(request: ChatRequest, last: ChatMessage, mode: PrefillMode): Prefill['trigger'] | undefined {
+  // An explicit "no" on the message wins over everything, including continue_final_message.
+  if (last.prefix === false || last.partial === false) return undefined;
+  if (last.prefix === true) return 'prefix';
+  if (last.partial === true) return 'partial';
+  if (request.continue_final_message === true) return 'continue_final_message';
+  return mode === 'auto' ? 'trailing_assistant' : undefined;
+}
+
+/** A message's text: a string as is, an array of text parts joined with nothing between them. */
+export function contentText(content: ChatMessage['content'], index: number): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  let text = '';
+  for (let i = 0; i < content.length; i++) {
+    const part = content[i]!;
+    if (part.type !== 'text' || typeof part.text !== 'string') {
+      throw badRequest(
+        'A prefilled assistant message may only contain text parts.',
+        `messages[${index}].content[${i}]`,
+        'invalid_prefill_content',
+      );
+    }
+    text += part.text;
+  }
+  return text;
+}

@@ -1,0 +1,24 @@
+import { llamacpp } from './llamacpp.js';
+import { mock } from './mock/provider.js';
+import { ollama } from './ollama.js';
+import { openai, openaiCompatible } from './openai.js';
+import type { Provider, ProviderId } from './types.js';
+import { sglang, tabbyapi, tgi, vllm } from './vllm.js';
+
+const PROVIDERS: Record<ProviderId, Provider> = {
+  mock,
+  llamacpp,
+  vllm,
+  sglang,
+  tgi,
+  tabbyapi,
+  ollama,
+  openai,
+  'openai-compatible': openaiCompatible,
+};
+
+export function providerFor(id: ProviderId): Provider {
+  return PROVIDERS[id];
+}
+
+export { PROVIDER_IDS, type Provider, type ProviderId } from './types.js';

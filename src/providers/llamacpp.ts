@@ -1,0 +1,42 @@
+import type { Provider } from './types.js';
+import { bearerAuth, mergeTrailingAssistantTurns, withTrailingAssistant } from './openai-shape.js';
+
+/**
+ * llama.cpp's `llama-server`.
+ *
+ * Builds since April 2025 continue a trailing assistant message; builds since May 2026 also take
+ * `continue_final_message: true` with `add_generation_prompt: false` (and reject the first without the
+ * second), which is the only form that works on a server started with `--no-prefill-assistant`.
+ * Older builds ignore the unknown field and force the generation prompt on for a prefill, so sending
+ * both is right everywhere.
+ *
+ * Whether the prefix comes back differs by build (2025: continuation only; a September 2026 build:
+ * prefix + continuation, glued to the first streamed delta, and with `continue_final_message` only in
+ * the non-streamed answer), so the proxy strips exactly the prefix when, and only when, it is there.
+ */
+export const llamacpp: Provider = {
+  id: 'llamacpp',
+  nativePrefill: true,
+  nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false',
+  echoesPrefix: 'sometimes',
+  chatPath: '/v1/chat/completions',
+  modelsPath: '/v1/models',
+  authHeaders: bearerAuth,
+  prefillRequest(request, prefill) {
+    const body = withTrailingAssistant(request, prefill, {
+      bodyExtras: { continue_final_message: true, add_generation_prompt: false },
+      keepReasoning: true,
+    });
+    // llama.cpp answers 400 to two assistant messages at the end of the list.
+    const merged = mergeTrailingAssistantTurns(body);
+    return { body: merged.body, upstreamPrefix: merged.finalText ?? prefill.prefix };
+  },
+  retryBodyAfterError(status, errorText, body) {
+    // Builds before mid-2025 refuse prefill for thinking models unless thinking is switched off.
+    if (status !== 400 || !errorText.includes('incompatible with enable_thinking')) return undefined;
+    const current = body.chat_template_kwargs;
+    const kwargs = typeof current === 'object' && current !== null ? (current as Record<string, unknown>) : {};
+    if (kwargs.enable_thinking === false) return undefined;
+    return { ...body, chat_template_kwargs: { ...kwargs, enable_thinking: false } };
+  },
+};

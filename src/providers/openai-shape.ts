@@ -1,0 +1,72 @@
+import type { ChatMessage, ChatRequest } from '../chat/schema.js';
+import type { Prefill } from '../prefill/detect.js';
+import type { JsonBody } from './types.js';
+
+/** Request fields that only mean something to this proxy and must not reach an upstream. */
+const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message'] as const;
+const PROXY_ONLY_MESSAGE_FIELDS = ['prefix', 'partial'] as const;
+
+export function bearerAuth(apiKey: string | undefined): Record<string, string> {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+/**
+ * The request with its last message rewritten as a plain assistant message whose content is the
+ * joined prefix text (upstreams join text parts differently: llama.cpp puts a blank line between
+ * them), without the proxy's own flags. `messageExtras` and `bodyExtras` add the native markers.
+ */
+export function withTrailingAssistant(
+  request: ChatRequest,
+  prefill: Prefill,
+  options: { messageExtras?: Record<string, unknown>; bodyExtras?: Record<string, unknown>; keepReasoning?: boolean } = {},
+): JsonBody {
+  const body: JsonBody = { ...request };
+  for (const field of PROXY_ONLY_FIELDS) delete body[field];
+  const last = { ...request.messages[prefill.index] } as ChatMessage & Record<string, unknown>;
+  for (const field of PROXY_ONLY_MESSAGE_FIELDS) delete last[field];
+  if (!options.keepReasoning) delete last.reasoning_content;
+  last.content = prefill.prefix;
+  Object.assign(last, options.messageExtras);
+  const messages = request.messages.slice(0, prefill.index);
+  messages.push(last);
+  body.messages = messages;
+  Object.assign(body, options.bodyExtras);
+  return body;
+}
+
+/**
+ * Several upstreams (llama.cpp among them) refuse two assistant messages at the end of the list.
+ * Merging them keeps the conversation's meaning: both are the same turn of the assistant.
+ * Returns the merged body and the text the upstream will see as the final assistant message.
+ */
+export function mergeTrailingAssistantTurns(body: JsonBody): { body: JsonBody; finalText: string | undefined } {
+  const messages = body.messages as Array<Record<string, unknown>>;
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== 'assistant' || typeof last.content !== 'string') return { body, finalText: undefined };
+  let first = messages.length - 1;
+  while (first > 0) {
+    const previous = messages[first - 1]!;
+    const hasToolCalls = Array.isArray(previous.tool_calls) && previous.tool_calls.length > 0;
+    if (previous.role !== 'assistant' || hasToolCalls) break;
+    first--;
+  }
+  if (first === messages.length - 1) return { body, finalText: last.content };
+  const texts: string[] = [];
+  for (let i = first; i < messages.length; i++) {
+    const text = plainText(messages[i]!.content);
+    if (text.length > 0) texts.push(text);
+  }
+  const finalText = texts.join('\n\n');
+  const merged = { ...last, content: finalText };
+  return { body: { ...body, messages: [...messages.slice(0, first), merged] }, finalText };
+}
+
+function plainText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content as Array<{ type?: unknown; text?: unknown }>) {
+    if (part.type === 'text' && typeof part.text === 'string') text += part.text;
+  }
+  return text;
+}

@@ -1,0 +1,24 @@
+import type { Provider, ProviderId } from './types.js';
+import { bearerAuth } from './openai-shape.js';
+
+/**
+ * OpenAI and any OpenAI-compatible server whose prefill behaviour is unknown: no native prefill, so
+ * prefill requests take the configured fallback (emulate or reject).
+ */
+function withoutPrefill(id: ProviderId): Provider {
+  return {
+    id,
+    nativePrefill: false,
+    nativeForm: 'none',
+    echoesPrefix: 'never',
+    chatPath: '/v1/chat/completions',
+    modelsPath: '/v1/models',
+    authHeaders: bearerAuth,
+    prefillRequest() {
+      throw new Error(`${id} has no native prefill; the fallback applies`);
+    },
+  };
+}
+
+export const openai = withoutPrefill('openai');
+export const openaiCompatible = withoutPrefill('openai-compatible');

@@ -1,0 +1,32 @@
+import type { Provider, ProviderId } from './types.js';
+import { bearerAuth, withTrailingAssistant } from './openai-shape.js';
+
+/**
+ * vLLM, and the servers that copied its chat-template parameters (SGLang, TGI, TabbyAPI):
+ * `continue_final_message: true` renders the last assistant message open-ended; it must come with
+ * `add_generation_prompt: false` (vLLM's default is true, and both true is a 400). The prefix is not
+ * repeated unless `echo` is sent, which the proxy never forwards (it implements `echo` itself).
+ */
+function vllmLike(id: ProviderId): Provider {
+  return {
+    id,
+    nativePrefill: true,
+    nativeForm: 'continue_final_message=true + add_generation_prompt=false',
+    echoesPrefix: 'never',
+    chatPath: '/v1/chat/completions',
+    modelsPath: '/v1/models',
+    authHeaders: bearerAuth,
+    prefillRequest(request, prefill) {
+      const body = withTrailingAssistant(request, prefill, {
+        bodyExtras: { continue_final_message: true, add_generation_prompt: false },
+        keepReasoning: true,
+      });
+      return { body, upstreamPrefix: prefill.prefix };
+    },
+  };
+}
+
+export const vllm = vllmLike('vllm');
+export const sglang = vllmLike('sglang');
+export const tgi = vllmLike('tgi');
+export const tabbyapi = vllmLike('tabbyapi');

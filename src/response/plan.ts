@@ -1,0 +1,15 @@
+/** What the proxy must do to an upstream's answer so the client gets the prefill contract. */
+export interface ResponsePlan {
+  /** Reported to the client as `x-prefill`. */
+  kind: 'native' | 'emulated' | 'none';
+  /** The client's prefix, returned in front of the continuation when `echo` is asked for. */
+  prefix: string;
+  echo: boolean;
+  /** Text the upstream may repeat before the continuation; stripped when it is there. */
+  repeated?: { text: string; skipLeadingWhitespace: boolean };
+}
+
+/** False when the upstream's bytes can go to the client untouched. */
+export function needsRewrite(plan: ResponsePlan): boolean {
+  return plan.echo || plan.repeated !== undefined;
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { upstreamTransportError } from '../errors.js';
+import { relaySse } from '../response/relay.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
+
+/**
+ * Every path the proxy does not handle itself (`/v1/completions`, `/v1/embeddings`, llama.cpp's
+ * `/apply-template`, `/completion`, `/tokenize`, ...) is streamed to the upstream and back unchanged:
+ * the request body is never parsed, only the upstream key replaces the client's.
+ */
+export async function passthroughRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  app.all('/*', (request, reply) => forward(context, request, reply, request.url));
+}
+
+/** Also used for `/v1/models`, which goes to the provider's own model-list path. */
+export async function forward(
+  context: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  path: string,
+): Promise<unknown> {
+  const { upstream, provider, config } = context;
+  const headers: Record<string, string> = {
+    ...upstreamRequestHeaders(request.headers),
+    ...provider.authHeaders(config.upstream.apiKey),
+  };
+  const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+  const length = request.headers['content-length'];
+  if (typeof length === 'string') headers['content-length'] = length;
+  const abort = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+  let response;
+  try {
+    response = await upstream.request({
+      method: request.method,
+      path,
+      headers,
+      body: hasBody && request.method !== 'GET' && request.method !== 'HEAD' ? request.raw : null,
+      signal: abort.signal,
+    });
+  } catch (err) {
+    throw upstreamTransportError(err);
+  }
+  reply.code(response.statusCode).headers(clientResponseHeaders(response.headers));
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (contentType.includes('text/event-stream')) {
+    return reply.send(
+      relaySse(
+        response.body,
+        undefined,
+        (error) => request.log.warn({ err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream'),
+        abort.signal,
+      ),
+    );
+  }
+  const upstreamLength = response.headers['content-length'];
+  if (typeof upstreamLength === 'string') reply.header('content-length', upstreamLength);
+  return reply.send(response.body);
+}

@@ -1,0 +1,78 @@
+export interface SseEvent {
+  /** The `event:` field, undefined for the default `message` event. */
+  event: string | undefined;
+  /** `data:` lines joined with "\n". */
+  data: string;
+}
+
+/**
+ * An incremental Server-Sent Events parser (WHATWG HTML §9.2.6): LF, CRLF and CR line endings, a CRLF
+ * split across chunks, comments (`:` lines, which OpenRouter sends as keep-alives), multi-line data and
+ * named events. Only the new chunk is scanned for line ends, so a long stream costs linear time.
+ */
+export class SseParser {
+  private partialLine = '';
+  private skipNextLf = false;
+  private eventName: string | undefined;
+  private dataLines: string[] = [];
+
+  constructor(private readonly onEvent: (event: SseEvent) => void) {}
+
+  push(chunk: string): void {
+    let start = 0;
+    if (this.skipNextLf) {
+      this.skipNextLf = false;
+      if (chunk.charCodeAt(0) === 10) start = 1;
+    }
+    for (let i = start; i < chunk.length; i++) {
+      const code = chunk.charCodeAt(i);
+      if (code !== 10 && code !== 13) continue;
+      const piece = chunk.slice(start, i);
+      const line = this.partialLine.length > 0 ? this.partialLine + piece : piece;
+      this.partialLine = '';
+      if (code === 13) {
+        if (i + 1 < chunk.length) {
+          if (chunk.charCodeAt(i + 1) === 10) i++;
+        } else {
+          this.skipNextLf = true;
+        }
+      }
+      start = i + 1;
+      this.line(line);
+    }
+    if (start < chunk.length) this.partialLine += chunk.slice(start);
+  }
+
+  /** The stream ended: an event without its closing blank line is dropped, as the spec says. */
+  end(): void {
+    this.partialLine = '';
+    this.dataLines = [];
+    this.eventName = undefined;
+  }
+
+  private line(line: string): void {
+    if (line.length === 0) {
+      if (this.dataLines.length > 0) {
+        const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
+        const event = this.eventName;
+        this.dataLines = [];
+        this.eventName = undefined;
+        this.onEvent({ event, data });
+      } else {
+        this.eventName = undefined;
+      }
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* : */) return;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.dataLines.push(value);
+    else if (field === 'event') this.eventName = value;
+  }
+}
+
+export function formatSseData(data: string): string {
+  return `data: ${data}\n\n`;
+}
