@@ -2,6 +2,7 @@ import type { PrefillFallback } from '../config/env.js';
 import { ProxyError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import { emulatedPrefillBody } from '../prefill/emulate.js';
+import { hasProxyOnlyFields, withoutProxyOnlyFields } from '../providers/openai-shape.js';
 import type { JsonBody, Provider } from '../providers/types.js';
 import type { ResponsePlan } from '../response/plan.js';
 import type { ChatRequest } from './schema.js';
@@ -20,7 +21,10 @@ export function planChatCall(
   prefill: Prefill | undefined,
   rawBody: Buffer,
 ): UpstreamPlan {
-  if (!prefill) return { body: rawBody, response: { kind: 'none', prefix: '', echo: false } };
+  if (!prefill) {
+    const body = provider.rejectsUnknownFields && hasProxyOnlyFields(request) ? withoutProxyOnlyFields(request) : rawBody;
+    return { body, response: { kind: 'none', prefix: '', echo: false } };
+  }
   const echo = request.echo === true;
   if (provider.nativePrefill) {
     const native = provider.prefillRequest(request, prefill);

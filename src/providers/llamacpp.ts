@@ -18,6 +18,7 @@ export const llamacpp: Provider = {
   id: 'llamacpp',
   nativePrefill: true,
   nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false',
+  rejectsUnknownFields: false,
   echoesPrefix: 'sometimes',
   chatPath: '/v1/chat/completions',
   modelsPath: '/v1/models',

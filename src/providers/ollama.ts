@@ -10,6 +10,7 @@ export const ollama: Provider = {
   id: 'ollama',
   nativePrefill: true,
   nativeForm: 'trailing assistant message',
+  rejectsUnknownFields: false,
   echoesPrefix: 'never',
   chatPath: '/v1/chat/completions',
   modelsPath: '/v1/models',

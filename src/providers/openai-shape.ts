@@ -34,6 +34,28 @@ export function withTrailingAssistant(
   return body;
 }
 
+/** True when the request carries a field only this proxy understands. */
+export function hasProxyOnlyFields(request: ChatRequest): boolean {
+  for (const field of PROXY_ONLY_FIELDS) if (request[field] !== undefined) return true;
+  for (const message of request.messages) {
+    for (const field of PROXY_ONLY_MESSAGE_FIELDS) if (message[field] !== undefined) return true;
+  }
+  return false;
+}
+
+/** The request without the proxy's own fields, for upstreams that reject unknown ones. */
+export function withoutProxyOnlyFields(request: ChatRequest): JsonBody {
+  const body: JsonBody = { ...request };
+  for (const field of PROXY_ONLY_FIELDS) delete body[field];
+  body.messages = request.messages.map((message) => {
+    if (message.prefix === undefined && message.partial === undefined) return message;
+    const copy: Record<string, unknown> = { ...message };
+    for (const field of PROXY_ONLY_MESSAGE_FIELDS) delete copy[field];
+    return copy;
+  });
+  return body;
+}
+
 /**
  * Several upstreams (llama.cpp among them) refuse two assistant messages at the end of the list.
  * Merging them keeps the conversation's meaning: both are the same turn of the assistant.

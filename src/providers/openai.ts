@@ -10,6 +10,7 @@ function withoutPrefill(id: ProviderId): Provider {
     id,
     nativePrefill: false,
     nativeForm: 'none',
+    rejectsUnknownFields: true,
     echoesPrefix: 'never',
     chatPath: '/v1/chat/completions',
     modelsPath: '/v1/models',

@@ -38,6 +38,12 @@ export interface Provider {
    * prefix when it is there (builds differ); `never` = the answer is passed on as it comes.
    */
   readonly echoesPrefix: 'never' | 'sometimes';
+  /**
+   * The upstream rejects request fields it does not know (OpenAI does), so the proxy's own fields
+   * (`echo`, `continue_final_message`, a message's `prefix`/`partial`) are removed even from requests
+   * that are otherwise forwarded untouched.
+   */
+  readonly rejectsUnknownFields: boolean;
   /** Chat Completions path below the upstream's base path. */
   readonly chatPath: string;
   /** Model list path below the upstream's base path. */

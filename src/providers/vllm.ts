@@ -12,6 +12,7 @@ function vllmLike(id: ProviderId): Provider {
     id,
     nativePrefill: true,
     nativeForm: 'continue_final_message=true + add_generation_prompt=false',
+    rejectsUnknownFields: false,
     echoesPrefix: 'never',
     chatPath: '/v1/chat/completions',
     modelsPath: '/v1/models',

@@ -114,4 +114,14 @@ describe('in front of OpenAI (no native prefill)', () => {
     expect(response.headers.get('x-prefill')).toBe('none');
     expect(data.choices[0]!.message.content).toBe('How can I help you today?');
   });
+
+  it('a request marked "not a prefill" reaches OpenAI without the fields it would reject', async () => {
+    const data = await complete(rejecting.client, {
+      model: 'gpt-4o-mini',
+      messages: [messages[0]!, { ...messages[1]!, prefix: false }],
+      echo: true,
+    });
+    expect(data.choices[0]!.message.content).toBe('How can I help you today?');
+    expect(upstream.requests.at(-1)!.json).not.toHaveProperty('echo');
+  });
 });

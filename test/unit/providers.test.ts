@@ -94,6 +94,15 @@ describe('provider conversions', () => {
     expect(response.kind).toBe('none');
   });
 
+  it('a request that is not a prefill loses the proxy-only fields only for upstreams that reject unknown fields', () => {
+    const request = chat([...base, { role: 'assistant', content: 'Done.', prefix: false }], { echo: true });
+    const strict = plan('openai', request).body as { messages: Array<Record<string, unknown>> };
+    expect(strict).not.toHaveProperty('echo');
+    expect(strict.messages.at(-1)).toEqual({ role: 'assistant', content: 'Done.' });
+    expect(plan('vllm', request).body).toEqual(Buffer.from('raw'));
+    expect(plan('openai', chat(base)).body).toEqual(Buffer.from('raw'));
+  });
+
   it('bearer auth for OpenAI-style upstreams, nothing without a key', () => {
     expect(providerFor('vllm').authHeaders('sk-up')).toEqual({ authorization: 'Bearer sk-up' });
     expect(providerFor('llamacpp').authHeaders(undefined)).toEqual({});

@@ -10,6 +10,7 @@ export const mock: Provider = {
   id: 'mock',
   nativePrefill: true,
   nativeForm: 'prefix=true on the last assistant message',
+  rejectsUnknownFields: false,
   echoesPrefix: 'never',
   chatPath: '/v1/chat/completions',
   modelsPath: '/v1/models',
