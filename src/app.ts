@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { pino, type DestinationStream } from 'pino';
 import { ClientKeys } from './auth.js';
 import type { Config } from './config/env.js';
 import type { AppContext } from './context.js';
@@ -20,6 +21,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export interface BuildOptions {
   /** Replaces the upstream chosen from the config (tests). */
   upstream?: Upstream;
+  /** Where log lines go (default: stdout). */
+  logDestination?: DestinationStream;
 }
 
 /** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
@@ -32,7 +35,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   const context: AppContext = { config, provider: providerFor(config.upstream.provider), upstream, state: { draining: false } };
 
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    loggerInstance: pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination(1)) as FastifyBaseLogger,
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,

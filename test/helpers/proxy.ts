@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
@@ -13,9 +14,13 @@ export interface RunningProxy {
 }
 
 /** Starts the real proxy on an ephemeral port with the given environment (nothing else is read). */
-export async function startProxy(env: Record<string, string | undefined> = {}, clientKey = 'unused'): Promise<RunningProxy> {
+export async function startProxy(
+  env: Record<string, string | undefined> = {},
+  clientKey = 'unused',
+  logDestination?: DestinationStream,
+): Promise<RunningProxy> {
   const config = loadConfig({ LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env });
-  const app = buildApp(config);
+  const app = buildApp(config, { logDestination });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -15,6 +15,8 @@ import { sendJson, startMockServer, startSse, writeEvent, type MockServer, type 
  * - the raw routes `/apply-template` and `/completion`, `/v1/embeddings`, `/v1/models`, `/health`.
  */
 export interface LlamaCppOptions {
+  /** Listen port; 0 (default) picks a free one. */
+  port?: number;
   build?: '2025' | '2026-09';
   /** false = started with --no-prefill-assistant. */
   prefillAssistant?: boolean;
@@ -74,7 +76,7 @@ export async function startLlamaCpp(options: LlamaCppOptions = {}): Promise<Mock
     }
     if (path === '/v1/chat/completions' || path === '/chat/completions') return chat(request, res, body);
     return llamaError(res, 404, 'File Not Found', 'not_found_error');
-  });
+  }, options.port);
 
   async function chat(_request: RecordedRequest, res: ServerResponse, body: Record<string, unknown>) {
     const rendered = render(body, prefillAssistant, build, options.thinkingModel === true);

@@ -15,6 +15,8 @@ const KNOWN_ARGUMENTS = new Set([
 ]);
 
 export interface OpenAIOptions {
+  /** Listen port; 0 (default) picks a free one. */
+  port?: number;
   apiKey?: string;
   continuation?: string;
   repeatsPrefix?: boolean;
@@ -55,7 +57,7 @@ export async function startOpenAI(options: OpenAIOptions = {}): Promise<MockServ
     writeEvent(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] });
     writeEvent(res, '[DONE]');
     res.end();
-  });
+  }, options.port);
 }
 
 function openaiError(res: ServerResponse, status: number, message: string, type: string, code: string | null): void {

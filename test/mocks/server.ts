@@ -20,7 +20,7 @@ export interface MockServer {
 export type MockHandler = (request: RecordedRequest, res: ServerResponse) => void | Promise<void>;
 
 /** A real HTTP server on an ephemeral loopback port that records what it receives. */
-export async function startMockServer(handler: MockHandler): Promise<MockServer> {
+export async function startMockServer(handler: MockHandler, port = 0): Promise<MockServer> {
   const requests: RecordedRequest[] = [];
   let aborted = 0;
   const server: Server = createServer(async (req, res) => {
@@ -45,10 +45,10 @@ export async function startMockServer(handler: MockHandler): Promise<MockServer>
       else res.destroy();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     requests,
     aborted: () => aborted,
     close: () =>

@@ -10,6 +10,8 @@ import { sendJson, startMockServer, startSse, writeEvent, type MockServer } from
  * 401 `{"error": "Unauthorized"}`; errors use `{"object":"error", ...}`.
  */
 export interface VllmOptions {
+  /** Listen port; 0 (default) picks a free one. */
+  port?: number;
   servedModel?: string;
   apiKey?: string;
 }
@@ -34,7 +36,7 @@ export async function startVllm(options: VllmOptions = {}): Promise<MockServer> 
       return chat(res, body);
     }
     return sendJson(res, 404, { detail: 'Not Found' });
-  });
+  }, options.port);
 
   async function chat(res: ServerResponse, body: Record<string, unknown>) {
     const messages = body.messages as TemplateMessage[];
