@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { bearerAuth, mergeTrailingAssistantTurns, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, mergeTrailingAssistantTurns, withTrailingAssistant } from './openai-shape.js';
 
 /**
  * llama.cpp's `llama-server`.
@@ -15,14 +15,11 @@ import { bearerAuth, mergeTrailingAssistantTurns, withTrailingAssistant } from '
  * the non-streamed answer), so the proxy strips exactly the prefix when, and only when, it is there.
  */
 export const llamacpp: Provider = {
+  ...OPENAI_STYLE,
   id: 'llamacpp',
   nativePrefill: true,
   nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false',
-  rejectsUnknownFields: false,
   echoesPrefix: 'sometimes',
-  chatPath: '/v1/chat/completions',
-  modelsPath: '/v1/models',
-  authHeaders: bearerAuth,
   prefillRequest(request, prefill) {
     const body = withTrailingAssistant(request, prefill, {
       bodyExtras: { continue_final_message: true, add_generation_prompt: false },

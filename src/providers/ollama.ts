@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { bearerAuth, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
 
 /**
  * Ollama's OpenAI-compatible endpoint continues a trailing assistant message (how well depends on the
@@ -7,14 +7,11 @@ import { bearerAuth, withTrailingAssistant } from './openai-shape.js';
  * itself, so no merging is needed here.
  */
 export const ollama: Provider = {
+  ...OPENAI_STYLE,
   id: 'ollama',
   nativePrefill: true,
   nativeForm: 'trailing assistant message',
-  rejectsUnknownFields: false,
   echoesPrefix: 'never',
-  chatPath: '/v1/chat/completions',
-  modelsPath: '/v1/models',
-  authHeaders: bearerAuth,
   prefillRequest(request, prefill) {
     return { body: withTrailingAssistant(request, prefill), upstreamPrefix: prefill.prefix };
   },

@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
 import type { Prefill } from '../prefill/detect.js';
-import type { JsonBody } from './types.js';
+import type { JsonBody, Provider } from './types.js';
 
 /** Request fields that only mean something to this proxy and must not reach an upstream. */
 const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message'] as const;
@@ -9,6 +9,14 @@ const PROXY_ONLY_MESSAGE_FIELDS = ['prefix', 'partial'] as const;
 export function bearerAuth(apiKey: string | undefined): Record<string, string> {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
+
+/** What OpenAI-style servers share: their paths, bearer keys, and tolerance of unknown fields. */
+export const OPENAI_STYLE = {
+  chatPath: '/v1/chat/completions',
+  modelsPath: '/v1/models',
+  authHeaders: bearerAuth,
+  rejectsUnknownFields: false,
+} as const satisfies Partial<Provider>;
 
 /**
  * The request with its last message rewritten as a plain assistant message whose content is the

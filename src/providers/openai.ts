@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { bearerAuth } from './openai-shape.js';
+import { OPENAI_STYLE } from './openai-shape.js';
 
 /**
  * OpenAI and any OpenAI-compatible server whose prefill behaviour is unknown: no native prefill, so
@@ -7,14 +7,12 @@ import { bearerAuth } from './openai-shape.js';
  */
 function withoutPrefill(id: ProviderId): Provider {
   return {
+    ...OPENAI_STYLE,
     id,
     nativePrefill: false,
     nativeForm: 'none',
     rejectsUnknownFields: true,
     echoesPrefix: 'never',
-    chatPath: '/v1/chat/completions',
-    modelsPath: '/v1/models',
-    authHeaders: bearerAuth,
     prefillRequest() {
       throw new Error(`${id} has no native prefill; the fallback applies`);
     },

@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { bearerAuth, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
 
 /**
  * vLLM, and the servers that copied its chat-template parameters (SGLang, TGI, TabbyAPI):
@@ -9,14 +9,11 @@ import { bearerAuth, withTrailingAssistant } from './openai-shape.js';
  */
 function vllmLike(id: ProviderId): Provider {
   return {
+    ...OPENAI_STYLE,
     id,
     nativePrefill: true,
     nativeForm: 'continue_final_message=true + add_generation_prompt=false',
-    rejectsUnknownFields: false,
     echoesPrefix: 'never',
-    chatPath: '/v1/chat/completions',
-    modelsPath: '/v1/models',
-    authHeaders: bearerAuth,
     prefillRequest(request, prefill) {
       const body = withTrailingAssistant(request, prefill, {
         bodyExtras: { continue_final_message: true, add_generation_prompt: false },
