@@ -1,14 +1,15 @@
 import type { PrefillFallback } from '../config/env.js';
 import { ProxyError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
-import { emulatedPrefillBody } from '../prefill/emulate.js';
-import { hasProxyOnlyFields, withoutProxyOnlyFields } from '../providers/openai-shape.js';
+import { emulatedPrefillRequest } from '../prefill/emulate.js';
 import type { JsonBody, Provider } from '../providers/types.js';
 import type { ResponsePlan } from '../response/plan.js';
 import type { ChatRequest } from './schema.js';
 
 export interface UpstreamPlan {
-  /** Raw client bytes (forwarded untouched) or a rewritten JSON body. */
+  /** Path below the upstream's base path. */
+  path: string;
+  /** Raw client bytes (forwarded untouched) or a JSON body in the upstream's form. */
   body: Buffer | JsonBody;
   response: ResponsePlan;
 }
@@ -22,33 +23,47 @@ export function planChatCall(
   rawBody: Buffer,
 ): UpstreamPlan {
   if (!prefill) {
-    const body = provider.rejectsUnknownFields && hasProxyOnlyFields(request) ? withoutProxyOnlyFields(request) : rawBody;
-    return { body, response: { kind: 'none', prefix: '', echo: false } };
-  }
-  const echo = request.echo === true;
-  if (provider.nativePrefill) {
-    const native = provider.prefillRequest(request, prefill);
+    const upstream = provider.forwardRequest(request, false);
     return {
-      body: native.body,
-      response: {
-        kind: 'native',
-        prefix: prefill.prefix,
-        echo,
-        repeated:
-          provider.echoesPrefix === 'sometimes' ? { text: native.upstreamPrefix, skipLeadingWhitespace: false } : undefined,
-      },
+      path: upstream?.path ?? provider.chatPath,
+      body: upstream?.body ?? rawBody,
+      response: { kind: 'none', prefix: '', echo: false },
     };
   }
+  if (!provider.supportsPrefill(request)) return planFallback(provider, fallback, request, prefill);
+  const native = provider.prefillRequest(request, prefill);
+  return {
+    path: native.path ?? provider.chatPath,
+    body: native.body,
+    response: {
+      kind: 'native',
+      prefix: prefill.prefix,
+      echo: request.echo === true,
+      repeated: native.repeated ? { text: native.repeated, skipLeadingWhitespace: false } : undefined,
+    },
+  };
+}
+
+/** PREFILL_FALLBACK for a request the upstream cannot prefill: emulate it, or refuse it clearly. */
+export function planFallback(provider: Provider, fallback: PrefillFallback, request: ChatRequest, prefill: Prefill): UpstreamPlan {
   if (fallback === 'reject') {
     throw new ProxyError(
       400,
-      `The upstream (${provider.id}) cannot continue a partial assistant message, and PREFILL_FALLBACK=reject. ` +
+      `The upstream (${provider.id}) cannot continue a partial assistant message for this request, and PREFILL_FALLBACK=reject. ` +
         'Send the request without a trailing assistant message, or mark it "prefix": false.',
       { code: 'prefill_not_supported', param: `messages[${prefill.index}]` },
     );
   }
+  const emulated = emulatedPrefillRequest(request, prefill);
+  const upstream = provider.forwardRequest(emulated, true) ?? { body: emulated };
   return {
-    body: emulatedPrefillBody(request, prefill),
-    response: { kind: 'emulated', prefix: prefill.prefix, echo, repeated: { text: prefill.prefix, skipLeadingWhitespace: true } },
+    path: upstream.path ?? provider.chatPath,
+    body: upstream.body,
+    response: {
+      kind: 'emulated',
+      prefix: prefill.prefix,
+      echo: request.echo === true,
+      repeated: { text: prefill.prefix, skipLeadingWhitespace: true },
+    },
   };
 }

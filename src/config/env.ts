@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
-import { PROVIDER_IDS, type ProviderId } from '../providers/index.js';
+import { PROVIDER_IDS, providerFor, type ProviderId } from '../providers/index.js';
 import { inferProvider } from './infer-provider.js';
 import { splitUpstreamUrl } from './upstream-url.js';
 
@@ -90,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  UPSTREAM_URL: required for UPSTREAM_PROVIDER=${provider}`);
   }
   const split = url && provider !== 'mock' ? splitUpstreamUrl(url) : { origin: undefined, basePath: '' };
+  const normalize = providerFor(provider).normalizeBasePath;
+  if (normalize) split.basePath = normalize(split.basePath);
   return {
     host: e.HOST,
     port: e.PORT,

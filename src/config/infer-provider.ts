@@ -1,6 +1,15 @@
 import type { ProviderId } from '../providers/index.js';
 
-const WELL_KNOWN_HOSTS: ReadonlyArray<[RegExp, ProviderId]> = [[/(^|\.)api\.openai\.com$/, 'openai']];
+const WELL_KNOWN_HOSTS: ReadonlyArray<[RegExp, ProviderId]> = [
+  [/(^|\.)api\.openai\.com$/, 'openai'],
+  [/(^|\.)api\.deepseek\.com$/, 'deepseek'],
+  [/(^|\.)api\.mistral\.ai$/, 'mistral'],
+  [/(^|\.)api\.anthropic\.com$/, 'anthropic'],
+  [/(^|\.)api\.groq\.com$/, 'groq'],
+  [/(^|\.)openrouter\.ai$/, 'openrouter'],
+  [/(^|\.)api\.moonshot\.(ai|cn)$/, 'kimi'],
+  [/(^|\.)dashscope(-intl|-us)?\.aliyuncs\.com$/, 'dashscope'],
+];
 
 /** Default ports of local model servers: a guess only for loopback and private hosts. */
 const LOCAL_PORTS: Readonly<Record<string, ProviderId>> = {

@@ -4,7 +4,7 @@
  * The proxy keeps any path prefix (for gateways that mount a provider under a path) and adds the
  * provider's own paths, which start with `/v1` where the provider has one.
  */
-export function splitUpstreamUrl(url: URL): { origin: string; basePath: string } {
+export function splitUpstreamUrl(url: URL): { origin: string | undefined; basePath: string } {
   let path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith('/v1')) path = path.slice(0, -3);
   return { origin: url.origin, basePath: path };

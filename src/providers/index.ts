@@ -1,7 +1,12 @@
+import { anthropic } from './anthropic/index.js';
+import { deepseek } from './deepseek.js';
 import { llamacpp } from './llamacpp.js';
+import { mistral } from './mistral.js';
 import { mock } from './mock/provider.js';
 import { ollama } from './ollama.js';
 import { openai, openaiCompatible } from './openai.js';
+import { dashscope, kimi } from './partial-mode.js';
+import { groq, openrouter } from './trailing-assistant.js';
 import type { Provider, ProviderId } from './types.js';
 import { sglang, tabbyapi, tgi, vllm } from './vllm.js';
 
@@ -13,6 +18,13 @@ const PROVIDERS: Record<ProviderId, Provider> = {
   tgi,
   tabbyapi,
   ollama,
+  deepseek,
+  mistral,
+  anthropic,
+  groq,
+  openrouter,
+  kimi,
+  dashscope,
   openai,
   'openai-compatible': openaiCompatible,
 };

@@ -17,9 +17,7 @@ import { OPENAI_STYLE, mergeTrailingAssistantTurns, withTrailingAssistant } from
 export const llamacpp: Provider = {
   ...OPENAI_STYLE,
   id: 'llamacpp',
-  nativePrefill: true,
   nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false',
-  echoesPrefix: 'sometimes',
   prefillRequest(request, prefill) {
     const body = withTrailingAssistant(request, prefill, {
       bodyExtras: { continue_final_message: true, add_generation_prompt: false },
@@ -27,14 +25,14 @@ export const llamacpp: Provider = {
     });
     // llama.cpp answers 400 to two assistant messages at the end of the list.
     const merged = mergeTrailingAssistantTurns(body);
-    return { body: merged.body, upstreamPrefix: merged.finalText ?? prefill.prefix };
+    return { body: merged.body, repeated: merged.finalText ?? prefill.prefix };
   },
-  retryBodyAfterError(status, errorText, body) {
+  recoverFromError(status, errorText, body) {
     // Builds before mid-2025 refuse prefill for thinking models unless thinking is switched off.
     if (status !== 400 || !errorText.includes('incompatible with enable_thinking')) return undefined;
     const current = body.chat_template_kwargs;
     const kwargs = typeof current === 'object' && current !== null ? (current as Record<string, unknown>) : {};
     if (kwargs.enable_thinking === false) return undefined;
-    return { ...body, chat_template_kwargs: { ...kwargs, enable_thinking: false } };
+    return { retryBody: { ...body, chat_template_kwargs: { ...kwargs, enable_thinking: false } } };
   },
 };

@@ -9,10 +9,8 @@ import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
 export const ollama: Provider = {
   ...OPENAI_STYLE,
   id: 'ollama',
-  nativePrefill: true,
   nativeForm: 'trailing assistant message',
-  echoesPrefix: 'never',
   prefillRequest(request, prefill) {
-    return { body: withTrailingAssistant(request, prefill), upstreamPrefix: prefill.prefix };
+    return { body: withTrailingAssistant(request, prefill) };
   },
 };

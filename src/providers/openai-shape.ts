@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
 import type { Prefill } from '../prefill/detect.js';
-import type { JsonBody, Provider } from './types.js';
+import type { JsonBody, Provider, UpstreamBody } from './types.js';
 
 /** Request fields that only mean something to this proxy and must not reach an upstream. */
 const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message'] as const;
@@ -10,13 +10,23 @@ export function bearerAuth(apiKey: string | undefined): Record<string, string> {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
 
-/** What OpenAI-style servers share: their paths, bearer keys, and tolerance of unknown fields. */
+/**
+ * What OpenAI-style servers share: their paths, bearer keys, prefill for every request, and tolerance
+ * of unknown fields (an ordinary request goes as the client's own bytes).
+ */
 export const OPENAI_STYLE = {
   chatPath: '/v1/chat/completions',
   modelsPath: '/v1/models',
   authHeaders: bearerAuth,
-  rejectsUnknownFields: false,
+  supportsPrefill: () => true,
+  forwardRequest: (request: ChatRequest, rewritten: boolean) => (rewritten ? { body: request as JsonBody } : undefined),
 } as const satisfies Partial<Provider>;
+
+/** For servers that reject fields they do not know (OpenAI): the proxy's own fields never go. */
+export function forwardWithoutProxyFields(request: ChatRequest, rewritten: boolean): UpstreamBody | undefined {
+  if (hasProxyOnlyFields(request)) return { body: withoutProxyOnlyFields(request) };
+  return rewritten ? { body: request as JsonBody } : undefined;
+}
 
 /**
  * The request with its last message rewritten as a plain assistant message whose content is the

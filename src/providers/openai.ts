@@ -1,18 +1,18 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE } from './openai-shape.js';
+import { OPENAI_STYLE, forwardWithoutProxyFields } from './openai-shape.js';
 
 /**
  * OpenAI and any OpenAI-compatible server whose prefill behaviour is unknown: no native prefill, so
- * prefill requests take the configured fallback (emulate or reject).
+ * prefill requests take the configured fallback (emulate or reject). OpenAI rejects request fields it
+ * does not know, so the proxy's own fields are always removed.
  */
 function withoutPrefill(id: ProviderId): Provider {
   return {
     ...OPENAI_STYLE,
     id,
-    nativePrefill: false,
     nativeForm: 'none',
-    rejectsUnknownFields: true,
-    echoesPrefix: 'never',
+    supportsPrefill: () => false,
+    forwardRequest: forwardWithoutProxyFields,
     prefillRequest() {
       throw new Error(`${id} has no native prefill; the fallback applies`);
     },

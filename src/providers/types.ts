@@ -1,5 +1,6 @@
 import type { ChatRequest } from '../chat/schema.js';
 import type { Prefill } from '../prefill/detect.js';
+import type { SseEvent } from '../sse/parser.js';
 
 export const PROVIDER_IDS = [
   'mock',
@@ -9,6 +10,13 @@ export const PROVIDER_IDS = [
   'tgi',
   'tabbyapi',
   'ollama',
+  'deepseek',
+  'mistral',
+  'anthropic',
+  'groq',
+  'openrouter',
+  'kimi',
+  'dashscope',
   'openai',
   'openai-compatible',
 ] as const;
@@ -17,43 +25,77 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 /** A JSON request body on its way upstream. */
 export type JsonBody = Record<string, unknown>;
 
-export interface NativePrefillRequest {
+/** A request in the upstream's form. */
+export interface UpstreamBody {
   body: JsonBody;
-  /** The final assistant text as the upstream sees it: what it may repeat before the continuation. */
-  upstreamPrefix: string;
+  /** Path below the upstream's base path, when it differs from the provider's `chatPath`. */
+  path?: string;
+}
+
+export interface NativePrefillRequest extends UpstreamBody {
+  /**
+   * Text the upstream may put in front of the continuation, stripped when it is there: the final
+   * assistant text as the upstream saw it (for upstreams that repeat it), or whitespace the proxy
+   * removed from the prefix (so it is not doubled). Undefined when nothing can come back.
+   */
+  repeated?: string;
+}
+
+/** What a provider wants after an upstream error on a prefill request. */
+export type ErrorRecovery =
+  /** Send this adjusted body once more. */
+  | { retryBody: JsonBody }
+  /** The upstream cannot prefill this request after all: apply PREFILL_FALLBACK. */
+  | { fallback: true };
+
+/** One OpenAI chat-completion chunk, or the end of the stream, or an error to pass on. */
+export type TranslatedEvent =
+  | { kind: 'chunk'; chunk: Record<string, unknown> }
+  /** Passed on exactly as received (usage-only chunks, comments' absence aside, unknown events). */
+  | { kind: 'raw'; event: string | undefined; data: string }
+  | { kind: 'done' }
+  | { kind: 'error'; error: { message: string; type: string; param: string | null; code: string | number | null } };
+
+export interface StreamTranslator {
+  /** Turns one upstream SSE event into what the client should see, in order. */
+  translate(event: SseEvent): TranslatedEvent[];
+  /** The upstream ended the stream: anything owed (an error for a stream cut short). */
+  end?(): TranslatedEvent[];
+}
+
+/** For upstreams that do not speak OpenAI Chat Completions: their answers, translated. */
+export interface ResponseDialect {
+  completion(body: unknown, request: ChatRequest): Record<string, unknown>;
+  streamTranslator(request: ChatRequest): StreamTranslator;
 }
 
 /**
  * One upstream dialect. Each provider module owns its quirks: how prefill is expressed, how the key is
- * sent, whether the prefix comes back in the answer, and which of its errors deserve a second try.
+ * sent, which paths and fields it takes, whether the prefix comes back in the answer, which of its
+ * errors deserve a second try, and (for non-OpenAI APIs) how its answers translate.
  */
 export interface Provider {
   readonly id: ProviderId;
-  /** Whether the upstream can continue a partial assistant message itself. */
-  readonly nativePrefill: boolean;
   /** How prefill is expressed upstream, in words (shown in logs and model info). */
   readonly nativeForm: string;
-  /**
-   * Whether the answer may start with a copy of the prefix. `sometimes` = detect and strip exactly the
-   * prefix when it is there (builds differ); `never` = the answer is passed on as it comes.
-   */
-  readonly echoesPrefix: 'never' | 'sometimes';
-  /**
-   * The upstream rejects request fields it does not know (OpenAI does), so the proxy's own fields
-   * (`echo`, `continue_final_message`, a message's `prefix`/`partial`) are removed even from requests
-   * that are otherwise forwarded untouched.
-   */
-  readonly rejectsUnknownFields: boolean;
   /** Chat Completions path below the upstream's base path. */
   readonly chatPath: string;
   /** Model list path below the upstream's base path. */
   readonly modelsPath: string;
   authHeaders(apiKey: string | undefined): Record<string, string>;
-  /** The request in the upstream's native prefill form. Only called when `nativePrefill`. */
+  /** Whether the upstream can continue this request's partial assistant message itself. */
+  supportsPrefill(request: ChatRequest): boolean;
+  /** The request in the upstream's native prefill form. Only called when `supportsPrefill`. */
   prefillRequest(request: ChatRequest, prefill: Prefill): NativePrefillRequest;
   /**
-   * A second, adjusted body after a specific upstream error (for example a build that rejects
-   * prefill with thinking enabled), or undefined to pass the error on.
+   * A request that is not a native prefill (an ordinary one, or an emulated prefill) in the upstream's
+   * form; undefined means the client's own bytes can go as they are.
    */
-  retryBodyAfterError?(status: number, errorText: string, body: JsonBody): JsonBody | undefined;
+  forwardRequest(request: ChatRequest, rewritten: boolean): UpstreamBody | undefined;
+  /** What to do after an upstream error on a native prefill request; undefined passes the error on. */
+  recoverFromError?(status: number, errorText: string, body: JsonBody): ErrorRecovery | undefined;
+  /** Present when answers are not OpenAI-shaped and must be translated. */
+  readonly dialect?: ResponseDialect;
+  /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */
+  normalizeBasePath?(basePath: string): string;
 }

@@ -11,15 +11,13 @@ function vllmLike(id: ProviderId): Provider {
   return {
     ...OPENAI_STYLE,
     id,
-    nativePrefill: true,
     nativeForm: 'continue_final_message=true + add_generation_prompt=false',
-    echoesPrefix: 'never',
     prefillRequest(request, prefill) {
       const body = withTrailingAssistant(request, prefill, {
         bodyExtras: { continue_final_message: true, add_generation_prompt: false },
         keepReasoning: true,
       });
-      return { body, upstreamPrefix: prefill.prefix };
+      return { body };
     },
   };
 }

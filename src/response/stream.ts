@@ -1,5 +1,7 @@
 import { PrefixStripper } from '../prefill/prefix-stripper.js';
-import { SseParser, type SseEvent } from '../sse/parser.js';
+import type { StreamTranslator, TranslatedEvent } from '../providers/types.js';
+import { SseParser } from '../sse/parser.js';
+import { openAIChunks } from './openai-chunks.js';
 import type { ResponsePlan } from './plan.js';
 
 interface ChunkChoice {
@@ -22,20 +24,25 @@ interface ChoiceState {
 }
 
 /**
- * Applies the response plan to an OpenAI chat-completion SSE stream as it flows: strips a repeated
- * prefix (which may be split over deltas or glued to generated text) and puts the prefix in front when
- * `echo` is asked for. Events leave as soon as they are decided; only text that may still be the repeat
- * is held, and never more than the prefix's length. Other events (usage, errors, comments' absence
- * aside) are passed on unchanged.
+ * Turns an upstream SSE stream into the client's OpenAI chat-completion stream as it flows: translates
+ * a non-OpenAI dialect (Anthropic's named events) into chunks, strips a repeated prefix (which may be
+ * split over deltas or glued to generated text) and puts the prefix in front when `echo` is asked for.
+ * Events leave as soon as they are decided; only text that may still be the repeat is held, and never
+ * more than its length. Events that need nothing are passed on unchanged.
  */
 export class ChatStreamRewriter {
   private readonly decoder = new TextDecoder('utf-8');
-  private readonly parser = new SseParser((event) => this.onEvent(event));
+  private readonly parser = new SseParser((event) => {
+    for (const translated of this.translator.translate(event)) this.handle(translated);
+  });
   private readonly choices = new Map<number, ChoiceState>();
   private out = '';
   private lastChunk: Chunk | undefined;
 
-  constructor(private readonly plan: ResponsePlan) {}
+  constructor(
+    private readonly plan: ResponsePlan,
+    private readonly translator: StreamTranslator = openAIChunks,
+  ) {}
 
   /** Feeds upstream bytes; returns the SSE text to send now (possibly empty). */
   write(bytes: Uint8Array): string {
@@ -48,6 +55,7 @@ export class ChatStreamRewriter {
     const rest = this.decoder.decode();
     if (rest) this.parser.push(rest);
     this.parser.end();
+    for (const translated of this.translator.end?.() ?? []) this.handle(translated);
     this.flushHeld();
     return this.take();
   }
@@ -58,29 +66,34 @@ export class ChatStreamRewriter {
     return out;
   }
 
-  private onEvent({ event, data }: SseEvent): void {
-    if (data === '[DONE]') {
-      this.flushHeld();
-      this.emit(event, data);
-      return;
+  private handle(translated: TranslatedEvent): void {
+    switch (translated.kind) {
+      case 'raw':
+        this.emit(translated.event, translated.data);
+        return;
+      case 'done':
+        this.flushHeld();
+        this.emit(undefined, '[DONE]');
+        return;
+      case 'error':
+        this.flushHeld();
+        this.emit(undefined, JSON.stringify({ error: translated.error }));
+        return;
+      case 'chunk': {
+        const chunk = translated.chunk as Chunk;
+        this.lastChunk = chunk;
+        let worthSending = false;
+        for (const choice of chunk.choices ?? []) {
+          if (this.rewriteChoice(choice)) worthSending = true;
+        }
+        if (worthSending || (chunk.choices ?? []).length === 0) this.emit(undefined, JSON.stringify(chunk));
+        return;
+      }
+      default: {
+        const unexpected: never = translated;
+        throw new Error(`unknown stream event ${JSON.stringify(unexpected)}`);
+      }
     }
-    let chunk: Chunk;
-    try {
-      chunk = JSON.parse(data) as Chunk;
-    } catch {
-      this.emit(event, data);
-      return;
-    }
-    if (!chunk || !Array.isArray(chunk.choices) || chunk.choices.length === 0) {
-      this.emit(event, data);
-      return;
-    }
-    this.lastChunk = chunk;
-    let worthSending = false;
-    for (const choice of chunk.choices) {
-      if (this.rewriteChoice(choice)) worthSending = true;
-    }
-    if (worthSending) this.emit(event, JSON.stringify(chunk));
   }
 
   /** Rewrites one choice's delta; false when nothing is left worth an event. */

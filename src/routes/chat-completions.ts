@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { planChatCall } from '../chat/plan.js';
+import { planChatCall, planFallback } from '../chat/plan.js';
 import { ChatRequest, issuePath } from '../chat/schema.js';
 import type { AppContext } from '../context.js';
 import { ProxyError, badRequest, upstreamHttpError, upstreamTransportError } from '../errors.js';
 import { detectPrefill, parsePrefillMode } from '../prefill/detect.js';
-import type { JsonBody } from '../providers/types.js';
+import type { JsonBody, StreamTranslator } from '../providers/types.js';
 import { rewriteCompletion } from '../response/completion.js';
 import { needsRewrite, type ResponsePlan } from '../response/plan.js';
 import { relaySse } from '../response/relay.js';
@@ -39,7 +39,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       ? config.prefillMode
       : parsePrefillMode(Array.isArray(modeHeader) ? modeHeader.join(',') : modeHeader, 'x-prefill-mode');
   const prefill = detectPrefill(chat, mode);
-  const plan = planChatCall(provider, config.prefillFallback, chat, prefill, request.rawBody ?? Buffer.alloc(0));
+  let plan = planChatCall(provider, config.prefillFallback, chat, prefill, request.rawBody ?? Buffer.alloc(0));
   request.prefillKind = plan.response.kind;
 
   const stream = chat.stream === true;
@@ -54,11 +54,11 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
     if (!reply.raw.writableFinished) abort.abort();
   });
 
-  const call = async (body: Buffer | JsonBody): Promise<UpstreamResponse> => {
+  const call = async (path: string, body: Buffer | JsonBody): Promise<UpstreamResponse> => {
     try {
       return await upstream.request({
         method: 'POST',
-        path: provider.chatPath,
+        path,
         headers,
         body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
         signal: abort.signal,
@@ -68,29 +68,41 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
     }
   };
 
-  let response = await call(plan.body);
+  let response = await call(plan.path, plan.body);
   if (response.statusCode >= 400) {
     const errorText = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
-    const retryBody =
-      plan.response.kind === 'native' && !Buffer.isBuffer(plan.body)
-        ? provider.retryBodyAfterError?.(response.statusCode, errorText, plan.body)
+    const recovery =
+      plan.response.kind === 'native' && prefill && !Buffer.isBuffer(plan.body)
+        ? provider.recoverFromError?.(response.statusCode, errorText, plan.body)
         : undefined;
-    if (!retryBody) throw upstreamHttpError(response.statusCode, errorText);
-    request.log.debug({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
-    response = await call(retryBody);
+    if (!recovery) throw upstreamHttpError(response.statusCode, errorText);
+    if ('fallback' in recovery) {
+      request.log.debug({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
+      plan = planFallback(provider, config.prefillFallback, chat, prefill!);
+      request.prefillKind = plan.response.kind;
+    } else {
+      request.log.debug({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
+      plan = { ...plan, body: recovery.retryBody };
+    }
+    response = await call(plan.path, plan.body);
     if (response.statusCode >= 400) {
       throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES));
     }
   }
 
   reply.header('x-prefill', plan.response.kind);
-  if (stream) return sendStream(request, reply, response, plan.response, abort.signal);
-  return sendCompletion(reply, response, plan.response);
+  if (stream) return sendStream(request, reply, response, plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
+  return sendCompletion(reply, response, plan.response, provider.dialect ? (body) => provider.dialect!.completion(body, chat) : undefined);
 }
 
-async function sendCompletion(reply: FastifyReply, response: UpstreamResponse, plan: ResponsePlan): Promise<unknown> {
+async function sendCompletion(
+  reply: FastifyReply,
+  response: UpstreamResponse,
+  plan: ResponsePlan,
+  translate: ((body: unknown) => Record<string, unknown>) | undefined,
+): Promise<unknown> {
   const passOn = clientResponseHeaders(response.headers);
-  if (!needsRewrite(plan)) {
+  if (!translate && !needsRewrite(plan)) {
     reply.code(response.statusCode).headers(passOn);
     const length = response.headers['content-length'];
     if (typeof length === 'string') reply.header('content-length', length);
@@ -100,6 +112,7 @@ async function sendCompletion(reply: FastifyReply, response: UpstreamResponse, p
   let completion: Record<string, unknown>;
   try {
     completion = JSON.parse(text) as Record<string, unknown>;
+    if (translate) completion = translate(completion);
   } catch (err) {
     throw new ProxyError(502, 'The upstream answered with a body that is not valid JSON.', {
       code: 'upstream_invalid_response',
@@ -117,6 +130,7 @@ async function sendStream(
   reply: FastifyReply,
   response: UpstreamResponse,
   plan: ResponsePlan,
+  translator: StreamTranslator | undefined,
   clientSignal: AbortSignal,
 ): Promise<unknown> {
   const contentType = String(response.headers['content-type'] ?? '');
@@ -127,7 +141,7 @@ async function sendStream(
       cause: text.slice(0, 200),
     });
   }
-  const rewriter = needsRewrite(plan) ? new ChatStreamRewriter(plan) : undefined;
+  const rewriter = translator || needsRewrite(plan) ? new ChatStreamRewriter(plan, translator) : undefined;
   const passOn = clientResponseHeaders(response.headers);
   delete passOn['content-encoding'];
   reply

@@ -43,11 +43,11 @@ describe('provider conversions', () => {
   it('llamacpp: retries once with thinking off after the old-build thinking refusal, and only then', () => {
     const llamacpp = providerFor('llamacpp');
     const body = { messages: [], chat_template_kwargs: { foo: 1 } };
-    const retry = llamacpp.retryBodyAfterError?.(400, '{"error":{"message":"Assistant response prefill is incompatible with enable_thinking."}}', body);
-    expect(retry).toEqual({ messages: [], chat_template_kwargs: { foo: 1, enable_thinking: false } });
-    expect(llamacpp.retryBodyAfterError?.(400, 'incompatible with enable_thinking', retry!)).toBeUndefined();
-    expect(llamacpp.retryBodyAfterError?.(400, 'some other error', body)).toBeUndefined();
-    expect(llamacpp.retryBodyAfterError?.(500, 'incompatible with enable_thinking', body)).toBeUndefined();
+    const retry = llamacpp.recoverFromError?.(400, '{"error":{"message":"Assistant response prefill is incompatible with enable_thinking."}}', body);
+    expect(retry).toEqual({ retryBody: { messages: [], chat_template_kwargs: { foo: 1, enable_thinking: false } } });
+    expect(llamacpp.recoverFromError?.(400, 'incompatible with enable_thinking', (retry as { retryBody: Record<string, unknown> }).retryBody)).toBeUndefined();
+    expect(llamacpp.recoverFromError?.(400, 'some other error', body)).toBeUndefined();
+    expect(llamacpp.recoverFromError?.(500, 'incompatible with enable_thinking', body)).toBeUndefined();
   });
 
   for (const id of ['vllm', 'sglang', 'tgi', 'tabbyapi'] as const) {

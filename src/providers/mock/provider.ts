@@ -1,5 +1,5 @@
 import type { Provider } from '../types.js';
-import { withTrailingAssistant } from '../openai-shape.js';
+import { OPENAI_STYLE, withTrailingAssistant } from '../openai-shape.js';
 
 /**
  * The built-in mock model (see ./model.ts). Its native form is DeepSeek-style `prefix: true`, so a bare
@@ -7,18 +7,11 @@ import { withTrailingAssistant } from '../openai-shape.js';
  * contract says it should be.
  */
 export const mock: Provider = {
+  ...OPENAI_STYLE,
   id: 'mock',
-  nativePrefill: true,
   nativeForm: 'prefix=true on the last assistant message',
-  rejectsUnknownFields: false,
-  echoesPrefix: 'never',
-  chatPath: '/v1/chat/completions',
-  modelsPath: '/v1/models',
   authHeaders: () => ({}),
   prefillRequest(request, prefill) {
-    return {
-      body: withTrailingAssistant(request, prefill, { messageExtras: { prefix: true } }),
-      upstreamPrefix: prefill.prefix,
-    };
+    return { body: withTrailingAssistant(request, prefill, { messageExtras: { prefix: true } }) };
   },
 };
