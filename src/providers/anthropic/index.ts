@@ -36,7 +36,7 @@ export const anthropic: Provider = {
     return { body: toAnthropicRequest(request, { text }), repeated: removed.length > 0 ? removed : undefined };
   },
   recoverFromError(status, errorText) {
-    if (status === 400 && /does not support assistant message prefill|prefill.*thinking|thinking.*prefill/i.test(errorText)) {
+    if (status === 400 && /does not support assistant message prefill|must start with a thinking block|prefill.*thinking|thinking.*prefill/i.test(errorText)) {
       return { fallback: true };
     }
     return undefined;
