@@ -1,4 +1,5 @@
 import type { PrefillFallback } from '../config/env.js';
+import type { ThinkTags } from '../prefill/reasoning.js';
 import { ProxyError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import { emulatedPrefillRequest } from '../prefill/emulate.js';
@@ -15,9 +16,18 @@ export interface UpstreamPlan {
 }
 
 /** Decides what goes upstream and what must happen to the answer. */
+export interface PlanSettings {
+  fallback: PrefillFallback;
+  thinkTags: ThinkTags;
+}
+
+export function planSettings(config: { prefillFallback: PrefillFallback; thinkTags: ThinkTags }): PlanSettings {
+  return { fallback: config.prefillFallback, thinkTags: config.thinkTags };
+}
+
 export function planChatCall(
   provider: Provider,
-  fallback: PrefillFallback,
+  settings: PlanSettings,
   request: ChatRequest,
   prefill: Prefill | undefined,
   rawBody: Buffer,
@@ -30,23 +40,25 @@ export function planChatCall(
       response: { kind: 'none', prefix: '', echo: false },
     };
   }
-  if (!provider.supportsPrefill(request)) return planFallback(provider, fallback, request, prefill);
-  const native = provider.prefillRequest(request, prefill);
+  if (!provider.supportsPrefill(request)) return planFallback(provider, settings, request, prefill);
+  const native = provider.prefillRequest(request, prefill, { thinkTags: settings.thinkTags });
   return {
     path: native.path ?? provider.chatPath,
     body: native.body,
     response: {
       kind: 'native',
       prefix: prefill.prefix,
+      reasoningPrefix: prefill.reasoning,
       echo: request.echo === true,
       repeated: native.repeated ? { text: native.repeated, skipLeadingWhitespace: false } : undefined,
+      thinkingInContent: native.thinkingInContent ? { tags: settings.thinkTags, ...native.thinkingInContent } : undefined,
     },
   };
 }
 
 /** PREFILL_FALLBACK for a request the upstream cannot prefill: emulate it, or refuse it clearly. */
-export function planFallback(provider: Provider, fallback: PrefillFallback, request: ChatRequest, prefill: Prefill): UpstreamPlan {
-  if (fallback === 'reject') {
+export function planFallback(provider: Provider, settings: PlanSettings, request: ChatRequest, prefill: Prefill): UpstreamPlan {
+  if (settings.fallback === 'reject') {
     throw new ProxyError(
       400,
       `The upstream (${provider.id}) cannot continue a partial assistant message for this request, and PREFILL_FALLBACK=reject. ` +
@@ -54,16 +66,19 @@ export function planFallback(provider: Provider, fallback: PrefillFallback, requ
       { code: 'prefill_not_supported', param: `messages[${prefill.index}]` },
     );
   }
-  const emulated = emulatedPrefillRequest(request, prefill);
-  const upstream = provider.forwardRequest(emulated, true) ?? { body: emulated };
+  const emulated = emulatedPrefillRequest(request, prefill, settings.thinkTags);
+  const upstream = provider.forwardRequest(emulated.request, true) ?? { body: emulated.request };
   return {
     path: upstream.path ?? provider.chatPath,
     body: upstream.body,
     response: {
       kind: 'emulated',
       prefix: prefill.prefix,
+      reasoningPrefix: prefill.reasoning,
       echo: request.echo === true,
-      repeated: { text: prefill.prefix, skipLeadingWhitespace: true },
+      repeated: { text: emulated.partial, skipLeadingWhitespace: true },
+      thinkingInContent:
+        prefill.reasoning === undefined ? undefined : { tags: settings.thinkTags, startsInside: prefill.continues === 'reasoning' },
     },
   };
 }

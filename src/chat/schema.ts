@@ -27,6 +27,10 @@ export const ChatRequest = z.looseObject({
   echo: z.boolean().nullable().optional(),
   continue_final_message: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
+  /** The proxy's thinking budget: thinking is closed after this many tokens, then the answer follows. */
+  reasoning_budget_tokens: z.number().int().min(0).nullable().optional(),
+  max_tokens: z.number().int().min(0).nullable().optional(),
+  max_completion_tokens: z.number().int().min(0).nullable().optional(),
 });
 
 export type ChatMessage = z.infer<typeof ChatMessage>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
+import { parseThinkTags, type ThinkTags } from '../prefill/reasoning.js';
 import { PROVIDER_IDS, providerFor, type ProviderId } from '../providers/index.js';
 import { inferProvider } from './infer-provider.js';
 import { splitUpstreamUrl } from './upstream-url.js';
@@ -26,6 +27,7 @@ const EnvSchema = z.object({
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs(600_000),
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs(300_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  THINK_TAGS: z.string().default('<think>,</think>'),
 });
 
 export interface UpstreamConfig {
@@ -50,6 +52,8 @@ export interface Config {
   prefillFallback: PrefillFallback;
   proxyApiKeys: string[];
   bodyLimitBytes: number;
+  /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
+  thinkTags: ThinkTags;
   upstream: UpstreamConfig;
 }
 
@@ -89,6 +93,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (provider !== 'mock' && !url) {
     throw new ConfigError(`Invalid configuration:\n  UPSTREAM_URL: required for UPSTREAM_PROVIDER=${provider}`);
   }
+  let thinkTags: ThinkTags;
+  try {
+    thinkTags = parseThinkTags(e.THINK_TAGS);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  THINK_TAGS: ${(err as Error).message}`);
+  }
   const split = url && provider !== 'mock' ? splitUpstreamUrl(url) : { origin: undefined, basePath: '' };
   const normalize = providerFor(provider).normalizeBasePath;
   if (normalize) split.basePath = normalize(split.basePath);
@@ -103,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((key) => key.trim())
       .filter((key) => key.length > 0),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    thinkTags,
     upstream: {
       provider,
       providerSource,

@@ -16,10 +16,18 @@ export interface Prefill {
   prefix: string;
   /** Chain-of-thought prefix (DeepSeek's `reasoning_content` convention), when present. */
   reasoning: string | undefined;
+  /**
+   * What the model continues: its thinking (a reasoning prefix and no content yet), or its answer
+   * (content, after any thinking, which is then complete).
+   */
+  continues: 'reasoning' | 'content';
   /** Index of the prefilled message in `messages` (always the last one). */
   index: number;
-  /** Why it is a prefill: an explicit flag, or the `auto` reading of a bare trailing assistant message. */
-  trigger: 'prefix' | 'partial' | 'continue_final_message' | 'trailing_assistant';
+  /**
+   * Why it is a prefill: an explicit flag, the `auto` reading of a bare trailing assistant message, or
+   * the proxy's own continuation after closing the thinking at the budget.
+   */
+  trigger: 'prefix' | 'partial' | 'continue_final_message' | 'trailing_assistant' | 'thinking_budget';
 }
 
 /**
@@ -39,7 +47,7 @@ export function detectPrefill(request: ChatRequest, mode: PrefillMode): Prefill 
   const prefix = contentText(last.content, index);
   const reasoning = typeof last.reasoning_content === 'string' && last.reasoning_content.length > 0 ? last.reasoning_content : undefined;
   if (prefix.length === 0 && reasoning === undefined) return undefined;
-  return { prefix, reasoning, index, trigger };
+  return { prefix, reasoning, continues: reasoning !== undefined && prefix.length === 0 ? 'reasoning' : 'content', index, trigger };
 }
 
 function triggerOf(request: ChatRequest, last: ChatMessage, mode: PrefillMode): Prefill['trigger'] | undefined {

@@ -1,5 +1,6 @@
 import type { ChatRequest } from '../chat/schema.js';
 import type { Prefill } from './detect.js';
+import { renderThinking, type ThinkTags } from './reasoning.js';
 
 /**
  * For upstreams with no native prefill: the partial answer stays in the history as the assistant's
@@ -12,14 +13,21 @@ export const CONTINUE_INSTRUCTION =
   'Reply with the continuation only: do not repeat any text already written, and add no preface, quotes or commentary. ' +
   'If it stops in the middle of a word or sentence, continue that word or sentence.';
 
-export function emulatedPrefillRequest(request: ChatRequest, prefill: Prefill): ChatRequest {
+/**
+ * The request that asks for the continuation, and the partial answer as the model sees it (a
+ * reasoning prefix rendered in thinking tags in front of the content), which it may repeat.
+ */
+export function emulatedPrefillRequest(request: ChatRequest, prefill: Prefill, tags: ThinkTags): { request: ChatRequest; partial: string } {
   const body: ChatRequest = { ...request };
   delete body.echo;
   delete body.continue_final_message;
+  delete body.reasoning_budget_tokens;
+  const partial =
+    (prefill.reasoning === undefined ? '' : renderThinking(prefill.reasoning, prefill.continues === 'reasoning', tags)) + prefill.prefix;
   body.messages = [
     ...request.messages.slice(0, prefill.index),
-    { role: 'assistant', content: prefill.prefix },
+    { role: 'assistant', content: partial },
     { role: 'user', content: CONTINUE_INSTRUCTION },
   ];
-  return body;
+  return { request: body, partial };
 }

@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
 
 /**
  * DeepSeek: prefix completion is a beta feature. The last message is
@@ -16,7 +16,7 @@ export const deepseek: Provider = {
   modelsPath: '/models',
   normalizeBasePath: (basePath) => basePath.replace(/\/beta$/, ''),
   prefillRequest(request, prefill) {
-    const body = withTrailingAssistant(request, prefill, { messageExtras: { prefix: true }, keepReasoning: true });
-    return { body, path: '/beta/chat/completions' };
+    const native = trailingAssistantPrefill(request, prefill, { messageExtras: { prefix: true }, reasoning: 'native' });
+    return { ...native, path: '/beta/chat/completions' };
   },
 };

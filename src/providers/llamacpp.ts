@@ -20,12 +20,17 @@ export const llamacpp: Provider = {
   nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false',
   prefillRequest(request, prefill) {
     const body = withTrailingAssistant(request, prefill, {
-      bodyExtras: { continue_final_message: true, add_generation_prompt: false },
-      keepReasoning: true,
+      // Builds that parse reasoning continue the thinking itself with "reasoning_content".
+      bodyExtras: {
+        continue_final_message: prefill.continues === 'reasoning' ? 'reasoning_content' : true,
+        add_generation_prompt: false,
+      },
+      reasoning: 'native',
     });
     // llama.cpp answers 400 to two assistant messages at the end of the list.
     const merged = mergeTrailingAssistantTurns(body);
-    return { body: merged.body, repeated: merged.finalText ?? prefill.prefix };
+    const repeated = merged.finalText ?? prefill.prefix;
+    return { body: merged.body, repeated: repeated.length > 0 ? repeated : undefined };
   },
   recoverFromError(status, errorText, body) {
     // Builds before mid-2025 refuse prefill for thinking models unless thinking is switched off.

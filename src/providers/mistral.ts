@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
 import { contentText } from '../prefill/detect.js';
+import { renderThinking } from '../prefill/reasoning.js';
 import type { JsonBody, Provider } from './types.js';
 import { OPENAI_STYLE } from './openai-shape.js';
 
@@ -73,9 +74,16 @@ export const mistral: Provider = {
   id: 'mistral',
   nativeForm: 'prefix=true on the last assistant message (the prefix is repeated in the answer)',
   forwardRequest: (request) => ({ body: toMistralRequest(request) }),
-  prefillRequest(request, prefill) {
+  prefillRequest(request, prefill, options) {
+    // Mistral has no field for a reasoning prefix: it is rendered in thinking tags in the content.
+    const thinking = prefill.reasoning === undefined ? '' : renderThinking(prefill.reasoning, prefill.continues === 'reasoning', options.thinkTags);
+    const content = thinking + prefill.prefix;
     const messages = request.messages.slice(0, prefill.index + 1);
-    messages[prefill.index] = { role: 'assistant', content: prefill.prefix };
-    return { body: toMistralRequest({ ...request, messages }, prefill.index), repeated: prefill.prefix };
+    messages[prefill.index] = { role: 'assistant', content };
+    return {
+      body: toMistralRequest({ ...request, messages }, prefill.index),
+      repeated: content,
+      thinkingInContent: prefill.reasoning === undefined ? undefined : { startsInside: prefill.continues === 'reasoning' },
+    };
   },
 };

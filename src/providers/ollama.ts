@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
 
 /**
  * Ollama's OpenAI-compatible endpoint continues a trailing assistant message (how well depends on the
@@ -10,7 +10,7 @@ export const ollama: Provider = {
   ...OPENAI_STYLE,
   id: 'ollama',
   nativeForm: 'trailing assistant message',
-  prefillRequest(request, prefill) {
-    return { body: withTrailingAssistant(request, prefill) };
+  prefillRequest(request, prefill, options) {
+    return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags });
   },
 };

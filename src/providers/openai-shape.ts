@@ -1,9 +1,10 @@
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
 import type { Prefill } from '../prefill/detect.js';
-import type { JsonBody, Provider, UpstreamBody } from './types.js';
+import { DEFAULT_THINK_TAGS, renderThinking, type ThinkTags } from '../prefill/reasoning.js';
+import type { JsonBody, NativePrefillRequest, Provider, UpstreamBody } from './types.js';
 
 /** Request fields that only mean something to this proxy and must not reach an upstream. */
-const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message'] as const;
+const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message', 'reasoning_budget_tokens'] as const;
 const PROXY_ONLY_MESSAGE_FIELDS = ['prefix', 'partial'] as const;
 
 export function bearerAuth(apiKey: string | undefined): Record<string, string> {
@@ -28,22 +29,33 @@ export function forwardWithoutProxyFields(request: ChatRequest, rewritten: boole
   return rewritten ? { body: request as JsonBody } : undefined;
 }
 
+export interface TrailingAssistantOptions {
+  messageExtras?: Record<string, unknown>;
+  bodyExtras?: Record<string, unknown>;
+  /**
+   * How a reasoning prefix travels: `native` as the message's `reasoning_content`, `tags` rendered in
+   * the model's thinking tags in front of the content (the default, for upstreams without the field).
+   */
+  reasoning?: 'native' | 'tags';
+  thinkTags?: ThinkTags;
+}
+
 /**
  * The request with its last message rewritten as a plain assistant message whose content is the
  * joined prefix text (upstreams join text parts differently: llama.cpp puts a blank line between
  * them), without the proxy's own flags. `messageExtras` and `bodyExtras` add the native markers.
  */
-export function withTrailingAssistant(
-  request: ChatRequest,
-  prefill: Prefill,
-  options: { messageExtras?: Record<string, unknown>; bodyExtras?: Record<string, unknown>; keepReasoning?: boolean } = {},
-): JsonBody {
+export function withTrailingAssistant(request: ChatRequest, prefill: Prefill, options: TrailingAssistantOptions = {}): JsonBody {
   const body: JsonBody = { ...request };
   for (const field of PROXY_ONLY_FIELDS) delete body[field];
   const last = { ...request.messages[prefill.index] } as ChatMessage & Record<string, unknown>;
   for (const field of PROXY_ONLY_MESSAGE_FIELDS) delete last[field];
-  if (!options.keepReasoning) delete last.reasoning_content;
+  delete last.reasoning_content;
   last.content = prefill.prefix;
+  if (prefill.reasoning !== undefined) {
+    if (options.reasoning === 'native') last.reasoning_content = prefill.reasoning;
+    else last.content = renderThinking(prefill.reasoning, prefill.continues === 'reasoning', options.thinkTags ?? DEFAULT_THINK_TAGS) + prefill.prefix;
+  }
   Object.assign(last, options.messageExtras);
   const messages = request.messages.slice(0, prefill.index);
   messages.push(last);
@@ -72,6 +84,27 @@ export function withoutProxyOnlyFields(request: ChatRequest): JsonBody {
     return copy;
   });
   return body;
+}
+
+/**
+ * The usual native prefill: a trailing assistant message (see withTrailingAssistant), plus what the
+ * answer needs: the text to strip when the upstream may repeat it, and whether thinking comes back in
+ * tags inside the content.
+ */
+export function trailingAssistantPrefill(
+  request: ChatRequest,
+  prefill: Prefill,
+  options: TrailingAssistantOptions & { mayRepeat?: boolean },
+): NativePrefillRequest {
+  const body = withTrailingAssistant(request, prefill, options);
+  const messages = body.messages as Array<{ content?: unknown }>;
+  const sent = messages[messages.length - 1]!.content as string;
+  const tagged = prefill.reasoning !== undefined && options.reasoning !== 'native';
+  return {
+    body,
+    repeated: options.mayRepeat && sent.length > 0 ? sent : undefined,
+    thinkingInContent: tagged ? { startsInside: prefill.continues === 'reasoning' } : undefined,
+  };
 }
 
 /**

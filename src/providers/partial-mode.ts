@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../chat/schema.js';
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
 
 /**
  * Moonshot's Kimi and Alibaba's DashScope (Qwen, compatible mode): "partial mode", `partial: true` on
@@ -13,8 +13,8 @@ function partialMode(id: ProviderId): Provider {
     id,
     nativeForm: 'partial=true on the last assistant message (not with JSON mode)',
     supportsPrefill: (request) => !isJsonMode(request),
-    prefillRequest(request, prefill) {
-      return { body: withTrailingAssistant(request, prefill, { messageExtras: { partial: true } }) };
+    prefillRequest(request, prefill, options) {
+      return trailingAssistantPrefill(request, prefill, { messageExtras: { partial: true }, reasoning: 'tags', thinkTags: options.thinkTags });
     },
   };
 }

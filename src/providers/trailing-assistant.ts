@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, forwardWithoutProxyFields, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, forwardWithoutProxyFields, trailingAssistantPrefill } from './openai-shape.js';
 
 /**
  * Groq and OpenRouter continue a trailing assistant message. Whether they repeat the prefix is not
@@ -13,8 +13,8 @@ function trailingAssistant(id: ProviderId): Provider {
     id,
     nativeForm: 'trailing assistant message',
     forwardRequest: forwardWithoutProxyFields,
-    prefillRequest(request, prefill) {
-      return { body: withTrailingAssistant(request, prefill), repeated: prefill.prefix };
+    prefillRequest(request, prefill, options) {
+      return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags, mayRepeat: true });
     },
   };
 }

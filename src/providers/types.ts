@@ -1,5 +1,6 @@
 import type { ChatRequest } from '../chat/schema.js';
 import type { Prefill } from '../prefill/detect.js';
+import type { ThinkTags } from '../prefill/reasoning.js';
 import type { SseEvent } from '../sse/parser.js';
 
 export const PROVIDER_IDS = [
@@ -32,6 +33,11 @@ export interface UpstreamBody {
   path?: string;
 }
 
+export interface PrefillOptions {
+  /** Tags that wrap thinking for models without a native reasoning field. */
+  thinkTags: ThinkTags;
+}
+
 export interface NativePrefillRequest extends UpstreamBody {
   /**
    * Text the upstream may put in front of the continuation, stripped when it is there: the final
@@ -39,6 +45,12 @@ export interface NativePrefillRequest extends UpstreamBody {
    * removed from the prefix (so it is not doubled). Undefined when nothing can come back.
    */
   repeated?: string;
+  /**
+   * Set when the reasoning prefix was rendered in thinking tags inside the content: the answer's content
+   * then holds thinking in tags too (starting inside it when the model continues its thinking), which the
+   * proxy moves to `reasoning_content`.
+   */
+  thinkingInContent?: { startsInside: boolean };
 }
 
 /** What a provider wants after an upstream error on a prefill request. */
@@ -86,7 +98,7 @@ export interface Provider {
   /** Whether the upstream can continue this request's partial assistant message itself. */
   supportsPrefill(request: ChatRequest): boolean;
   /** The request in the upstream's native prefill form. Only called when `supportsPrefill`. */
-  prefillRequest(request: ChatRequest, prefill: Prefill): NativePrefillRequest;
+  prefillRequest(request: ChatRequest, prefill: Prefill, options: PrefillOptions): NativePrefillRequest;
   /**
    * A request that is not a native prefill (an ordinary one, or an emulated prefill) in the upstream's
    * form; undefined means the client's own bytes can go as they are.

@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
 
 /**
  * vLLM, and the servers that copied its chat-template parameters (SGLang, TGI, TabbyAPI):
@@ -13,11 +13,11 @@ function vllmLike(id: ProviderId): Provider {
     id,
     nativeForm: 'continue_final_message=true + add_generation_prompt=false',
     prefillRequest(request, prefill) {
-      const body = withTrailingAssistant(request, prefill, {
+      return trailingAssistantPrefill(request, prefill, {
         bodyExtras: { continue_final_message: true, add_generation_prompt: false },
-        keepReasoning: true,
+        // vLLM hands reasoning_content to the chat template, which renders the thinking itself.
+        reasoning: 'native',
       });
-      return { body };
     },
   };
 }

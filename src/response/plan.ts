@@ -1,3 +1,5 @@
+import type { ThinkTags } from '../prefill/reasoning.js';
+
 /** What the proxy must do to an upstream's answer so the client gets the prefill contract. */
 export interface ResponsePlan {
   /** Reported to the client as `x-prefill`. */
@@ -7,9 +9,13 @@ export interface ResponsePlan {
   echo: boolean;
   /** Text the upstream may repeat before the continuation; stripped when it is there. */
   repeated?: { text: string; skipLeadingWhitespace: boolean };
+  /** The client's reasoning prefix, returned in front of the reasoning when `echo` is asked for. */
+  reasoningPrefix?: string;
+  /** Thinking comes back in tags inside the content: move it to `reasoning_content`. */
+  thinkingInContent?: { tags: ThinkTags; startsInside: boolean };
 }
 
 /** False when the upstream's bytes can go to the client untouched. */
 export function needsRewrite(plan: ResponsePlan): boolean {
-  return plan.echo || plan.repeated !== undefined;
+  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined;
 }

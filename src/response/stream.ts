@@ -1,5 +1,5 @@
-import { PrefixStripper } from '../prefill/prefix-stripper.js';
 import type { StreamTranslator, TranslatedEvent } from '../providers/types.js';
+import { ChoiceText } from './choice-text.js';
 import { SseParser } from '../sse/parser.js';
 import { openAIChunks } from './openai-chunks.js';
 import type { ResponsePlan } from './plan.js';
@@ -18,10 +18,6 @@ interface Chunk {
   choices?: ChunkChoice[];
 }
 
-interface ChoiceState {
-  stripper: PrefixStripper | undefined;
-  echoed: boolean;
-}
 
 /**
  * Turns an upstream SSE stream into the client's OpenAI chat-completion stream as it flows: translates
@@ -35,7 +31,7 @@ export class ChatStreamRewriter {
   private readonly parser = new SseParser((event) => {
     for (const translated of this.translator.translate(event)) this.handle(translated);
   });
-  private readonly choices = new Map<number, ChoiceState>();
+  private readonly choices = new Map<number, ChoiceText>();
   private out = '';
   private lastChunk: Chunk | undefined;
 
@@ -98,56 +94,52 @@ export class ChatStreamRewriter {
 
   /** Rewrites one choice's delta; false when nothing is left worth an event. */
   private rewriteChoice(choice: ChunkChoice): boolean {
-    const state = this.stateOf(choice.index ?? 0);
+    const text = this.textOf(choice.index ?? 0);
     const delta = choice.delta ?? {};
     const hadContent = typeof delta.content === 'string';
-    let text = hadContent ? (delta.content as string) : '';
-    if (state.stripper && !state.stripper.settled) {
-      text = state.stripper.push(text);
-      if (choice.finish_reason != null) text += state.stripper.end();
-    }
-    if (this.plan.echo && !state.echoed) {
-      text = this.plan.prefix + text;
-      state.echoed = true;
-    }
-    if (hadContent || text.length > 0) {
-      delta.content = text;
+    const out = text.push(hadContent ? (delta.content as string) : '', choice.finish_reason != null);
+    if (hadContent || out.content.length > 0) {
+      delta.content = out.content;
       choice.delta = delta;
     }
-    if (text.length > 0 || choice.finish_reason != null) return true;
+    if (out.reasoning.length > 0) {
+      const upstreamReasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : '';
+      delta.reasoning_content = upstreamReasoning + out.reasoning;
+      choice.delta = delta;
+    }
+    if (out.content.length > 0 || choice.finish_reason != null) return true;
     for (const key in delta) {
-      if (key !== 'content' && delta[key] !== null && delta[key] !== undefined) return true;
+      const value = delta[key];
+      if (key !== 'content' && value !== null && value !== undefined && value !== '') return true;
     }
     return false;
   }
 
-  private stateOf(index: number): ChoiceState {
-    let state = this.choices.get(index);
-    if (!state) {
-      const repeated = this.plan.repeated;
-      state = {
-        stripper: repeated
-          ? new PrefixStripper(repeated.text, { skipLeadingWhitespace: repeated.skipLeadingWhitespace })
-          : undefined,
-        echoed: false,
-      };
-      this.choices.set(index, state);
+  private textOf(index: number): ChoiceText {
+    let text = this.choices.get(index);
+    if (!text) {
+      text = new ChoiceText(this.plan);
+      this.choices.set(index, text);
     }
-    return state;
+    return text;
   }
 
-  /** Text held as a possible repeat that turned out not to be one, sent before the stream ends. */
+  /** Text held as a possible repeat or partial tag, sent before the stream ends. */
   private flushHeld(): void {
-    for (const [index, state] of this.choices) {
-      const text = state.stripper?.end() ?? '';
-      if (text.length === 0) continue;
+    for (const [index, text] of this.choices) {
+      if (!text.holding) continue;
+      const out = text.push('', true);
+      if (out.content.length === 0 && out.reasoning.length === 0) continue;
       const template = this.lastChunk ?? {};
+      const delta: Record<string, unknown> = {};
+      if (out.reasoning.length > 0) delta.reasoning_content = out.reasoning;
+      if (out.content.length > 0) delta.content = out.content;
       const chunk: Chunk = {
         id: template.id,
         object: template.object ?? 'chat.completion.chunk',
         created: template.created,
         model: template.model,
-        choices: [{ index, delta: { content: text }, finish_reason: null }],
+        choices: [{ index, delta, finish_reason: null }],
       };
       this.emit(undefined, JSON.stringify(chunk));
     }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { planChatCall, planFallback } from '../chat/plan.js';
+import { planChatCall, planFallback, planSettings } from '../chat/plan.js';
 import { ChatRequest, issuePath } from '../chat/schema.js';
 import type { AppContext } from '../context.js';
 import { ProxyError, badRequest, upstreamHttpError, upstreamTransportError } from '../errors.js';
@@ -39,7 +39,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       ? config.prefillMode
       : parsePrefillMode(Array.isArray(modeHeader) ? modeHeader.join(',') : modeHeader, 'x-prefill-mode');
   const prefill = detectPrefill(chat, mode);
-  let plan = planChatCall(provider, config.prefillFallback, chat, prefill, request.rawBody ?? Buffer.alloc(0));
+  let plan = planChatCall(provider, planSettings(config), chat, prefill, request.rawBody ?? Buffer.alloc(0));
   request.prefillKind = plan.response.kind;
 
   const stream = chat.stream === true;
@@ -78,7 +78,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
     if (!recovery) throw upstreamHttpError(response.statusCode, errorText);
     if ('fallback' in recovery) {
       request.log.debug({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
-      plan = planFallback(provider, config.prefillFallback, chat, prefill!);
+      plan = planFallback(provider, planSettings(config), chat, prefill!);
       request.prefillKind = plan.response.kind;
     } else {
       request.log.debug({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');

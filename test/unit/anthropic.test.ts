@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChatRequest } from '../../src/chat/schema.js';
 import { planChatCall } from '../../src/chat/plan.js';
+import { DEFAULT_THINK_TAGS } from '../../src/prefill/reasoning.js';
+
+const settings = (fallback: 'emulate' | 'reject') => ({ fallback, thinkTags: DEFAULT_THINK_TAGS });
 import { detectPrefill } from '../../src/prefill/detect.js';
 import { anthropic, modelSupportsPrefill } from '../../src/providers/anthropic/index.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from '../../src/providers/anthropic/request.js';
@@ -100,7 +103,7 @@ describe('OpenAI → Anthropic request', () => {
 
   it('prefill: trailing whitespace is trimmed, and what was trimmed is stripped from the answer', () => {
     const request = ChatRequest.parse({ model: 'claude-3-7-sonnet-20250219', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'The quick brown fox  ' }] });
-    const plan = planChatCall(anthropic, 'emulate', request, detectPrefill(request, 'auto'), Buffer.alloc(0));
+    const plan = planChatCall(anthropic, settings('emulate'), request, detectPrefill(request, 'auto'), Buffer.alloc(0));
     expect(plan.path).toBe('/v1/messages');
     expect((plan.body as { messages: unknown[] }).messages.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'The quick brown fox' }] });
     expect(plan.response).toMatchObject({ kind: 'native', prefix: 'The quick brown fox  ', repeated: { text: '  ' } });
@@ -113,12 +116,12 @@ describe('OpenAI → Anthropic request', () => {
     }
     const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Well' }];
     const thinking = ChatRequest.parse({ model: 'claude-sonnet-4-5', messages, thinking: { type: 'enabled', budget_tokens: 2048 } });
-    expect(planChatCall(anthropic, 'emulate', thinking, detectPrefill(thinking, 'auto'), Buffer.alloc(0)).response.kind).toBe('emulated');
+    expect(planChatCall(anthropic, settings('emulate'), thinking, detectPrefill(thinking, 'auto'), Buffer.alloc(0)).response.kind).toBe('emulated');
     const effort = ChatRequest.parse({ model: 'claude-sonnet-4-5', messages, reasoning_effort: 'low' });
-    const plan = planChatCall(anthropic, 'emulate', effort, detectPrefill(effort, 'auto'), Buffer.alloc(0));
+    const plan = planChatCall(anthropic, settings('emulate'), effort, detectPrefill(effort, 'auto'), Buffer.alloc(0));
     expect(plan.response.kind).toBe('emulated');
     expect((plan.body as { thinking: unknown }).thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
-    expect(() => planChatCall(anthropic, 'reject', effort, detectPrefill(effort, 'auto'), Buffer.alloc(0))).toThrowError(/PREFILL_FALLBACK=reject/);
+    expect(() => planChatCall(anthropic, settings('reject'), effort, detectPrefill(effort, 'auto'), Buffer.alloc(0))).toThrowError(/PREFILL_FALLBACK=reject/);
   });
 
   it('the Claude 4.6 prefill 400 and the thinking 400 switch to the fallback; other errors do not', () => {

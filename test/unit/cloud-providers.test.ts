@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planChatCall } from '../../src/chat/plan.js';
+import { DEFAULT_THINK_TAGS } from '../../src/prefill/reasoning.js';
+
+const settings = (fallback: 'emulate' | 'reject') => ({ fallback, thinkTags: DEFAULT_THINK_TAGS });
 import { ChatRequest } from '../../src/chat/schema.js';
 import { loadConfig } from '../../src/config/env.js';
 import { detectPrefill } from '../../src/prefill/detect.js';
@@ -11,7 +14,7 @@ import { SseParser } from '../../src/sse/parser.js';
 
 const plan = (id: ProviderId, body: Record<string, unknown>) => {
   const request = ChatRequest.parse(body);
-  return planChatCall(providerFor(id), 'emulate', request, detectPrefill(request, 'auto'), Buffer.from('raw'));
+  return planChatCall(providerFor(id), settings('emulate'), request, detectPrefill(request, 'auto'), Buffer.from('raw'));
 };
 
 function streamText(file: string, responsePlan: ResponsePlan, size: number): { text: string; done: boolean } {

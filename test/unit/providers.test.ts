@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planChatCall } from '../../src/chat/plan.js';
+import { DEFAULT_THINK_TAGS } from '../../src/prefill/reasoning.js';
+
+const settings = (fallback: 'emulate' | 'reject') => ({ fallback, thinkTags: DEFAULT_THINK_TAGS });
 import { ChatRequest } from '../../src/chat/schema.js';
 import { ProxyError } from '../../src/errors.js';
 import { detectPrefill } from '../../src/prefill/detect.js';
@@ -15,7 +18,7 @@ const base = [
 const partial = { role: 'assistant', content: [{ type: 'text', text: 'The capital ' }, { type: 'text', text: 'is' }], prefix: true };
 
 function plan(provider: ProviderId, request: ReturnType<typeof chat>, fallback: 'emulate' | 'reject' = 'emulate') {
-  return planChatCall(providerFor(provider), fallback, request, detectPrefill(request, 'auto'), Buffer.from('raw'));
+  return planChatCall(providerFor(provider), settings(fallback), request, detectPrefill(request, 'auto'), Buffer.from('raw'));
 }
 
 describe('provider conversions', () => {

@@ -22,13 +22,20 @@ export function modelSupportsPrefill(model: string | undefined): boolean {
   return major < 4 || (major === 4 && minor < 6);
 }
 
+function hasReasoningPrefix(request: ChatRequest): boolean {
+  const last = request.messages[request.messages.length - 1];
+  return typeof last?.reasoning_content === 'string' && last.reasoning_content.length > 0;
+}
+
 export const anthropic: Provider = {
   id: 'anthropic',
   nativeForm: 'trailing assistant turn without trailing whitespace (Messages API; not Claude 4.6+, not with thinking)',
   chatPath: '/v1/messages',
   modelsPath: '/v1/models',
   authHeaders: (apiKey) => ({ 'anthropic-version': ANTHROPIC_VERSION, ...(apiKey ? { 'x-api-key': apiKey } : {}) }),
-  supportsPrefill: (request: ChatRequest) => modelSupportsPrefill(request.model) && thinkingOf(request) === undefined,
+  // Thinking blocks in a request need Anthropic's signature, so a reasoning prefix cannot be sent either.
+  supportsPrefill: (request: ChatRequest) =>
+    modelSupportsPrefill(request.model) && thinkingOf(request) === undefined && !hasReasoningPrefix(request),
   forwardRequest: (request) => ({ body: toAnthropicRequest(request) }),
   prefillRequest(request, prefill) {
     const text = prefill.prefix.trimEnd();

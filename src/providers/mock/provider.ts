@@ -1,5 +1,5 @@
 import type { Provider } from '../types.js';
-import { OPENAI_STYLE, withTrailingAssistant } from '../openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from '../openai-shape.js';
 
 /**
  * The built-in mock model (see ./model.ts). Its native form is DeepSeek-style `prefix: true`, so a bare
@@ -11,7 +11,7 @@ export const mock: Provider = {
   id: 'mock',
   nativeForm: 'prefix=true on the last assistant message',
   authHeaders: () => ({}),
-  prefillRequest(request, prefill) {
-    return { body: withTrailingAssistant(request, prefill, { messageExtras: { prefix: true } }) };
+  prefillRequest(request, prefill, options) {
+    return trailingAssistantPrefill(request, prefill, { messageExtras: { prefix: true }, reasoning: 'tags', thinkTags: options.thinkTags });
   },
 };
