@@ -30,13 +30,14 @@ export function planChatCall(
   settings: PlanSettings,
   request: ChatRequest,
   prefill: Prefill | undefined,
-  rawBody: Buffer,
+  /** The client's bytes, when the request is as the client sent it; undefined for a rewritten one. */
+  rawBody: Buffer | undefined,
 ): UpstreamPlan {
   if (!prefill) {
-    const upstream = provider.forwardRequest(request, false);
+    const upstream = provider.forwardRequest(request, rawBody === undefined);
     return {
       path: upstream?.path ?? provider.chatPath,
-      body: upstream?.body ?? rawBody,
+      body: upstream?.body ?? rawBody ?? (request as JsonBody),
       response: { kind: 'none', prefix: '', echo: false },
     };
   }

@@ -45,6 +45,8 @@ export class ThinkTagSplitter {
   private state: State;
   private held = '';
   private answerStarted = false;
+  /** The open tag was just read: the line break a model writes after it belongs to neither part. */
+  private afterOpenTag = false;
 
   constructor(
     private readonly tags: ThinkTags,
@@ -71,7 +73,8 @@ export class ThinkTagSplitter {
         }
         if (trimmed.startsWith(this.tags.open)) {
           this.state = 'thinking';
-          input = trimmed.slice(this.tags.open.length).replace(/^\r?\n/, '');
+          this.afterOpenTag = true;
+          input = trimmed.slice(this.tags.open.length);
           continue;
         }
         if (this.tags.open.startsWith(trimmed)) {
@@ -82,9 +85,22 @@ export class ThinkTagSplitter {
         continue;
       }
       if (this.state === 'thinking') {
+        if (this.afterOpenTag) {
+          if (input === '\r') {
+            this.held = input;
+            return out;
+          }
+          this.afterOpenTag = false;
+          input = input.replace(/^\r?\n/, '');
+          if (input.length === 0) return out;
+        }
         const end = input.indexOf(this.tags.close);
         if (end === -1) {
-          const keep = partialSuffix(input, this.tags.close);
+          // Hold a possible start of the closing tag, and the line break a model writes before it.
+          let keep = partialSuffix(input, this.tags.close);
+          const before = input.length - keep;
+          if (input.charCodeAt(before - 1) === 10) keep += input.charCodeAt(before - 2) === 13 ? 2 : 1;
+          else if (input.charCodeAt(before - 1) === 13) keep += 1;
           out.reasoning += input.slice(0, input.length - keep);
           this.held = input.slice(input.length - keep);
           return out;

@@ -16,7 +16,7 @@ export const openAIChunks: StreamTranslator = {
       return [{ kind: 'raw', event, data }];
     }
     const choices = (chunk as { choices?: unknown } | null)?.choices;
-    if (!Array.isArray(choices) || choices.length === 0) return [{ kind: 'raw', event, data }];
+    if (!Array.isArray(choices)) return [{ kind: 'raw', event, data }];
     return [{ kind: 'chunk', chunk: chunk as Record<string, unknown> }];
   },
 };

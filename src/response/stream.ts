@@ -16,6 +16,26 @@ interface Chunk {
   created?: unknown;
   model?: unknown;
   choices?: ChunkChoice[];
+  usage?: unknown;
+}
+
+/**
+ * One of several upstream calls that together make one answer (the thinking budget): the stream's end
+ * (finish reason, usage, `[DONE]`) is kept back and recorded for the caller, and a later phase speaks
+ * under the first phase's identity without announcing the role again.
+ */
+export interface StreamPhase {
+  continuation?: { id: unknown; created: unknown; model: unknown };
+}
+
+/** What a phase produced, as the client saw it. */
+export interface PhaseRecord {
+  reasoning: string;
+  content: string;
+  finishReason: string | null;
+  usage: Record<string, unknown> | undefined;
+  identity: { id: unknown; created: unknown; model: unknown } | undefined;
+  failed: boolean;
 }
 
 
@@ -35,9 +55,13 @@ export class ChatStreamRewriter {
   private out = '';
   private lastChunk: Chunk | undefined;
 
+  /** Filled as the stream flows when the rewriter runs one phase of several. */
+  readonly record: PhaseRecord = { reasoning: '', content: '', finishReason: null, usage: undefined, identity: undefined, failed: false };
+
   constructor(
     private readonly plan: ResponsePlan,
     private readonly translator: StreamTranslator = openAIChunks,
+    private readonly phase?: StreamPhase,
   ) {}
 
   /** Feeds upstream bytes; returns the SSE text to send now (possibly empty). */
@@ -69,20 +93,23 @@ export class ChatStreamRewriter {
         return;
       case 'done':
         this.flushHeld();
-        this.emit(undefined, '[DONE]');
+        if (!this.phase) this.emit(undefined, '[DONE]');
         return;
       case 'error':
         this.flushHeld();
+        this.record.failed = true;
         this.emit(undefined, JSON.stringify({ error: translated.error }));
         return;
       case 'chunk': {
         const chunk = translated.chunk as Chunk;
+        if (this.phase) this.adoptPhase(chunk);
         this.lastChunk = chunk;
-        let worthSending = false;
-        for (const choice of chunk.choices ?? []) {
+        const choices = chunk.choices ?? [];
+        let worthSending = choices.length === 0 && chunk.usage !== undefined;
+        for (const choice of choices) {
           if (this.rewriteChoice(choice)) worthSending = true;
         }
-        if (worthSending || (chunk.choices ?? []).length === 0) this.emit(undefined, JSON.stringify(chunk));
+        if (worthSending) this.emit(undefined, JSON.stringify(chunk));
         return;
       }
       default: {
@@ -92,20 +119,48 @@ export class ChatStreamRewriter {
     }
   }
 
+  /** Records a phase's identity, usage and end, and keeps them from the client (see StreamPhase). */
+  private adoptPhase(chunk: Chunk): void {
+    const record = this.record;
+    record.identity ??= { id: chunk.id, created: chunk.created, model: chunk.model };
+    const continuation = this.phase?.continuation;
+    if (continuation) {
+      chunk.id = continuation.id;
+      chunk.created = continuation.created;
+      chunk.model = continuation.model;
+    }
+    if (chunk.usage !== undefined && chunk.usage !== null) record.usage = chunk.usage as Record<string, unknown>;
+    delete chunk.usage;
+    for (const choice of chunk.choices ?? []) {
+      if (choice.finish_reason != null) record.finishReason = choice.finish_reason;
+      if (continuation && choice.delta) delete choice.delta.role;
+    }
+  }
+
   /** Rewrites one choice's delta; false when nothing is left worth an event. */
   private rewriteChoice(choice: ChunkChoice): boolean {
     const text = this.textOf(choice.index ?? 0);
     const delta = choice.delta ?? {};
     const hadContent = typeof delta.content === 'string';
     const out = text.push(hadContent ? (delta.content as string) : '', choice.finish_reason != null);
-    if (hadContent || out.content.length > 0) {
+    // Text that turned out to be thinking leaves the content key, so the two never mix in one delta.
+    if (out.content.length > 0 || (hadContent && out.reasoning.length === 0)) {
       delta.content = out.content;
       choice.delta = delta;
+    } else if (hadContent) {
+      delete delta.content;
     }
     if (out.reasoning.length > 0) {
       const upstreamReasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : '';
-      delta.reasoning_content = upstreamReasoning + out.reasoning;
+      delta.reasoning_content = out.reasoning + upstreamReasoning;
       choice.delta = delta;
+    }
+    if (this.phase) {
+      this.record.content += out.content;
+      if (typeof delta.reasoning_content === 'string') this.record.reasoning += delta.reasoning_content;
+      // The phase's end is not the answer's end: the orchestrator sends the finish reason.
+      if (choice.finish_reason != null) choice.finish_reason = null;
+      return hasSomething(delta);
     }
     if (out.content.length > 0 || choice.finish_reason != null) return true;
     for (const key in delta) {
@@ -130,6 +185,10 @@ export class ChatStreamRewriter {
       if (!text.holding) continue;
       const out = text.push('', true);
       if (out.content.length === 0 && out.reasoning.length === 0) continue;
+      if (this.phase) {
+        this.record.content += out.content;
+        this.record.reasoning += out.reasoning;
+      }
       const template = this.lastChunk ?? {};
       const delta: Record<string, unknown> = {};
       if (out.reasoning.length > 0) delta.reasoning_content = out.reasoning;
@@ -149,4 +208,12 @@ export class ChatStreamRewriter {
     if (event !== undefined) this.out += `event: ${event}\n`;
     this.out += `data: ${data}\n\n`;
   }
+}
+
+function hasSomething(delta: Record<string, unknown>): boolean {
+  for (const key in delta) {
+    const value = delta[key];
+    if (value !== null && value !== undefined && value !== '') return true;
+  }
+  return false;
 }

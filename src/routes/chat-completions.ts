@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { planChatCall, planFallback, planSettings } from '../chat/plan.js';
+import { MAX_UPSTREAM_BODY_BYTES, callChat, type ChatCallContext } from '../chat/exchange.js';
+import { planChatCall, planSettings } from '../chat/plan.js';
+import { budgetCompletion, budgetOf, budgetStream, openBudget } from '../chat/thinking-budget.js';
 import { ChatRequest, issuePath } from '../chat/schema.js';
 import type { AppContext } from '../context.js';
-import { ProxyError, badRequest, upstreamHttpError, upstreamTransportError } from '../errors.js';
+import { ProxyError, badRequest } from '../errors.js';
 import { detectPrefill, parsePrefillMode } from '../prefill/detect.js';
-import type { JsonBody, StreamTranslator } from '../providers/types.js';
+import type { StreamTranslator } from '../providers/types.js';
 import { rewriteCompletion } from '../response/completion.js';
 import { needsRewrite, type ResponsePlan } from '../response/plan.js';
 import { relaySse } from '../response/relay.js';
@@ -12,9 +14,6 @@ import { ChatStreamRewriter } from '../response/stream.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
 import { readBodyText } from '../upstream/read-body.js';
 import type { UpstreamResponse } from '../upstream/types.js';
-
-/** Upstream error bodies and rewritten answers are read whole; this bounds them. */
-const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
 
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => handleChat(context, request, reply);
@@ -39,60 +38,75 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       ? config.prefillMode
       : parsePrefillMode(Array.isArray(modeHeader) ? modeHeader.join(',') : modeHeader, 'x-prefill-mode');
   const prefill = detectPrefill(chat, mode);
-  let plan = planChatCall(provider, planSettings(config), chat, prefill, request.rawBody ?? Buffer.alloc(0));
-  request.prefillKind = plan.response.kind;
-
   const stream = chat.stream === true;
-  const headers: Record<string, string> = {
-    ...upstreamRequestHeaders(request.headers),
-    'content-type': 'application/json',
-    accept: stream ? 'text/event-stream' : 'application/json',
-    ...provider.authHeaders(config.upstream.apiKey),
-  };
   const abort = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
-
-  const call = async (path: string, body: Buffer | JsonBody): Promise<UpstreamResponse> => {
-    try {
-      return await upstream.request({
-        method: 'POST',
-        path,
-        headers,
-        body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
-        signal: abort.signal,
-      });
-    } catch (err) {
-      throw upstreamTransportError(err);
-    }
+  const callContext: ChatCallContext = {
+    provider,
+    upstream,
+    settings: planSettings(config),
+    headers: {
+      ...upstreamRequestHeaders(request.headers),
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+      ...provider.authHeaders(config.upstream.apiKey),
+    },
+    signal: abort.signal,
+    log: request.log,
   };
+  const translate = provider.dialect ? (body: unknown) => provider.dialect!.completion(body, chat) : undefined;
 
-  let response = await call(plan.path, plan.body);
-  if (response.statusCode >= 400) {
-    const errorText = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
-    const recovery =
-      plan.response.kind === 'native' && prefill && !Buffer.isBuffer(plan.body)
-        ? provider.recoverFromError?.(response.statusCode, errorText, plan.body)
-        : undefined;
-    if (!recovery) throw upstreamHttpError(response.statusCode, errorText);
-    if ('fallback' in recovery) {
-      request.log.debug({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
-      plan = planFallback(provider, planSettings(config), chat, prefill!);
-      request.prefillKind = plan.response.kind;
-    } else {
-      request.log.debug({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
-      plan = { ...plan, body: recovery.retryBody };
+  const budget = budgetOf(chat, prefill, provider);
+  if (budget !== undefined) {
+    if (!stream) {
+      const { completion, kind } = await budgetCompletion(callContext, chat, prefill, budget, translate);
+      request.prefillKind = kind;
+      return reply.header('x-prefill', kind).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(completion));
     }
-    response = await call(plan.path, plan.body);
-    if (response.statusCode >= 400) {
-      throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES));
-    }
+    const opening = await openBudget(callContext, chat, prefill, budget);
+    request.prefillKind = opening.plan.response.kind;
+    assertEventStream(opening.response);
+    streamHeaders(reply, opening.response).header('x-prefill', opening.plan.response.kind);
+    const body = budgetStream(callContext, chat, prefill, budget, opening, () => provider.dialect?.streamTranslator(chat), (error) =>
+      logStreamFailure(request, error),
+    );
+    return reply.send(body);
   }
 
-  reply.header('x-prefill', plan.response.kind);
-  if (stream) return sendStream(request, reply, response, plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
-  return sendCompletion(reply, response, plan.response, provider.dialect ? (body) => provider.dialect!.completion(body, chat) : undefined);
+  const plan = planChatCall(provider, callContext.settings, chat, prefill, request.rawBody ?? Buffer.alloc(0));
+  request.prefillKind = plan.response.kind;
+  const exchange = await callChat(callContext, chat, prefill, plan);
+  request.prefillKind = exchange.plan.response.kind;
+  reply.header('x-prefill', exchange.plan.response.kind);
+  if (stream) return sendStream(request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
+  return sendCompletion(reply, exchange.response, exchange.plan.response, translate);
+}
+
+function logStreamFailure(request: FastifyRequest, error: ProxyError): void {
+  request.streamError = error.code === null ? 'upstream_error' : String(error.code);
+  request.log.warn({ err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream');
+}
+
+function assertEventStream(response: UpstreamResponse): void {
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (contentType.includes('text/event-stream')) return;
+  response.body.resume();
+  throw new ProxyError(502, `The upstream answered a streaming request with "${contentType || 'no content type'}" instead of an event stream.`, {
+    code: 'upstream_invalid_response',
+  });
+}
+
+function streamHeaders(reply: FastifyReply, response: UpstreamResponse): FastifyReply {
+  const passOn = clientResponseHeaders(response.headers);
+  delete passOn['content-encoding'];
+  return reply
+    .code(response.statusCode)
+    .headers(passOn)
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-accel-buffering', 'no');
 }
 
 async function sendCompletion(
@@ -133,31 +147,8 @@ async function sendStream(
   translator: StreamTranslator | undefined,
   clientSignal: AbortSignal,
 ): Promise<unknown> {
-  const contentType = String(response.headers['content-type'] ?? '');
-  if (!contentType.includes('text/event-stream')) {
-    const text = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
-    throw new ProxyError(502, `The upstream answered a streaming request with "${contentType || 'no content type'}" instead of an event stream.`, {
-      code: 'upstream_invalid_response',
-      cause: text.slice(0, 200),
-    });
-  }
+  assertEventStream(response);
   const rewriter = translator || needsRewrite(plan) ? new ChatStreamRewriter(plan, translator) : undefined;
-  const passOn = clientResponseHeaders(response.headers);
-  delete passOn['content-encoding'];
-  reply
-    .code(response.statusCode)
-    .headers(passOn)
-    .header('content-type', 'text/event-stream; charset=utf-8')
-    .header('cache-control', 'no-cache')
-    .header('x-accel-buffering', 'no');
-  const body = relaySse(
-    response.body,
-    rewriter,
-    (error) => {
-      request.streamError = error.code === null ? 'upstream_error' : String(error.code);
-      request.log.warn({ err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream');
-    },
-    clientSignal,
-  );
-  return reply.send(body);
+  streamHeaders(reply, response);
+  return reply.send(relaySse(response.body, rewriter, (error) => logStreamFailure(request, error), clientSignal));
 }

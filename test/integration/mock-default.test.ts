@@ -83,7 +83,7 @@ describe('with no configuration (built-in mock)', () => {
 
   it('lists the mock model', async () => {
     const models = await proxy.client.models.list();
-    expect(models.data.map((model) => model.id)).toEqual(['mock-1']);
+    expect(models.data.map((model) => model.id)).toEqual(['mock-1', 'mock-thinker']);
   });
 
   it('answers /health, /ready and the path without /v1', async () => {

@@ -124,6 +124,14 @@ describe('OpenAI → Anthropic request', () => {
     expect(() => planChatCall(anthropic, settings('reject'), effort, detectPrefill(effort, 'auto'), Buffer.alloc(0))).toThrowError(/PREFILL_FALLBACK=reject/);
   });
 
+  it('reasoning_budget_tokens becomes Anthropic\'s own thinking budget (at least 1024); 0 means no thinking', () => {
+    const ask = (budget: number) => toAnthropicRequest(ChatRequest.parse({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_budget_tokens: budget, max_tokens: 8000 }));
+    expect(ask(2000).thinking).toEqual({ type: 'enabled', budget_tokens: 2000 });
+    expect(ask(10).thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect(ask(0).thinking).toBeUndefined();
+    expect(ask(2000)).not.toHaveProperty('reasoning_budget_tokens');
+  });
+
   it('the Claude 4.6 prefill 400 and the thinking 400 switch to the fallback; other errors do not', () => {
     expect(anthropic.recoverFromError?.(400, '{"type":"error","error":{"type":"invalid_request_error","message":"This model does not support assistant message prefill. The conversation must end with a user message."}}', {})).toEqual({ fallback: true });
     expect(anthropic.recoverFromError?.(400, 'When `thinking` is enabled, a final `assistant` message must start with a thinking block.', {})).toEqual({ fallback: true });

@@ -90,8 +90,17 @@ export function toAnthropicRequest(request: ChatRequest, prefill?: AnthropicPref
   return body;
 }
 
-/** The extended-thinking setting of a request: Anthropic's own `thinking`, or OpenAI's `reasoning_effort`. */
+/** Anthropic's smallest extended-thinking budget. */
+export const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * The extended-thinking setting of a request: the proxy's `reasoning_budget_tokens` (Anthropic bounds
+ * thinking itself; its minimum budget is 1024), Anthropic's own `thinking`, or OpenAI's
+ * `reasoning_effort`.
+ */
 export function thinkingOf(request: ChatRequest): JsonBody | undefined {
+  const budget = request.reasoning_budget_tokens;
+  if (typeof budget === 'number') return budget === 0 ? undefined : { type: 'enabled', budget_tokens: Math.max(MIN_THINKING_BUDGET, budget) };
   const thinking = request.thinking as { type?: unknown } | undefined | null;
   if (thinking && typeof thinking === 'object' && thinking.type !== 'disabled') return thinking as JsonBody;
   const effort = request.reasoning_effort;

@@ -9,6 +9,13 @@ import type { Upstream, UpstreamRequest, UpstreamResponse } from '../../upstream
  */
 
 export const MOCK_MODEL_ID = 'mock-1';
+/** A thinking model: writes `<think>…</think>` before its answer, and continues either when prefilled. */
+export const MOCK_THINKER_ID = 'mock-thinker';
+export const MOCK_THOUGHT =
+  'The user wants a story. A story needs a hero, a place and a problem. The hero could be a small fox who lives by a wide river. ' +
+  'The problem could be that the river is too wide to cross. I should keep it short and kind,';
+export const MOCK_THOUGHT_END = ' so the fox will build a raft and cross at dawn.';
+export const MOCK_ANSWER = 'Once upon a time, a small fox built a raft and crossed the wide river at dawn.';
 export const MOCK_CONTINUATION = ' there was a proxy that finished every sentence it was given.';
 export const MOCK_REPLY =
   'Hello from the prefill-proxy mock model. End your messages with a partial assistant message and I will continue it.';
@@ -33,8 +40,11 @@ export function mockTokens(text: string): string[] {
 export function mockAnswer(body: Record<string, unknown>): MockAnswer {
   const messages = Array.isArray(body.messages) ? (body.messages as MockMessage[]) : [];
   const last = messages[messages.length - 1];
+  const prefilled = last?.role === 'assistant' && last.prefix === true;
   let tokens: string[];
-  if (last?.role === 'assistant' && last.prefix === true) {
+  if (body.model === MOCK_THINKER_ID) {
+    tokens = mockTokens(thinkerText(prefilled ? textOf(last.content) : undefined));
+  } else if (prefilled) {
     const prefix = textOf(last.content);
     tokens = mockTokens(MOCK_CONTINUATION);
     // A prefix that ends in whitespace is continued without a second space, as a tokenizer would.
@@ -48,6 +58,15 @@ export function mockAnswer(body: Record<string, unknown>): MockAnswer {
   let promptTokens = 0;
   for (const message of messages) promptTokens += mockTokens(textOf(message.content)).length + 1;
   return { tokens, finishReason, promptTokens };
+}
+
+/** What the thinking model writes, given what was prefilled (as its chat template would render it). */
+function thinkerText(prefilled: string | undefined): string {
+  if (prefilled === undefined) return `<think>\n${MOCK_THOUGHT}${MOCK_THOUGHT_END}\n</think>\n\n${MOCK_ANSWER}`;
+  const close = prefilled.indexOf('</think>');
+  if (prefilled.includes('<think>') && close === -1) return `${MOCK_THOUGHT_END}\n</think>\n\n${MOCK_ANSWER}`;
+  const answerSoFar = close === -1 ? prefilled : prefilled.slice(close + '</think>'.length).trim();
+  return answerSoFar.length === 0 ? MOCK_ANSWER : MOCK_CONTINUATION;
 }
 
 function textOf(content: unknown): string {
@@ -142,7 +161,10 @@ export class MockUpstream implements Upstream {
     if (request.method === 'GET' && (path === '/v1/models' || path === '/models')) {
       return json(200, {
         object: 'list',
-        data: [{ id: MOCK_MODEL_ID, object: 'model', created: 1_735_689_600, owned_by: 'prefill-proxy' }],
+        data: [
+          { id: MOCK_MODEL_ID, object: 'model', created: 1_735_689_600, owned_by: 'prefill-proxy' },
+          { id: MOCK_THINKER_ID, object: 'model', created: 1_735_689_600, owned_by: 'prefill-proxy' },
+        ],
       });
     }
     if (request.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
