@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import { ClientKeys } from './auth.js';
 import type { Config } from './config/env.js';
@@ -32,12 +32,14 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     (config.upstream.origin === undefined
       ? new MockUpstream()
       : new HttpUpstream({ ...config.upstream, origin: config.upstream.origin }));
-  const context: AppContext = { config, provider: providerFor(config.upstream.provider), upstream, state: { draining: false } };
+  // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
+  const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const context: AppContext = { config, provider: providerFor(config.upstream.provider), upstream, state: { draining: false }, log };
 
   const app = Fastify({
-    loggerInstance: pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination(1)) as FastifyBaseLogger,
-    // One line per request, written by the onResponse hook below, instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's own request logging (a child logger per request, two lines each) is off: the proxy
+    // writes one line per request itself, from the onResponse hook below.
+    logger: false,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -72,14 +74,22 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
 
   const keys = new ClientKeys(config.proxyApiKeys);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (keys.enabled && !OPEN_PATHS.has(request.url.split('?')[0]!)) keys.check(request.headers);
+    if (!keys.enabled || OPEN_PATHS.has(request.url.split('?')[0]!)) return done();
+    try {
+      keys.check(request.headers);
+      done();
+    } catch (err) {
+      done(err as ProxyError);
+    }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!log.isLevelEnabled('info')) return done();
+    log.info(
       {
+        reqId: request.id,
         method: request.method,
         url: request.url.split('?')[0],
         model: request.chatModel ?? undefined,
@@ -91,12 +101,13 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       },
       'request',
     );
+    done();
   });
 
   app.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
     const proxyError = toProxyError(error);
     if (proxyError.status >= 500) {
-      request.log.error({ err: proxyError.cause ?? error, code: proxyError.code }, proxyError.message);
+      log.error({ reqId: request.id, err: proxyError.cause ?? error, code: proxyError.code }, proxyError.message);
     }
     if (reply.raw.headersSent || reply.raw.destroyed) return;
     reply.code(proxyError.status).header('content-type', 'application/json; charset=utf-8').send(proxyError.toJSON());

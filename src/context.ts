@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import type { Provider } from './providers/types.js';
 import type { Upstream } from './upstream/types.js';
@@ -8,6 +9,8 @@ export interface AppContext {
   provider: Provider;
   upstream: Upstream;
   state: { draining: boolean };
+  /** The process's logger; request log lines carry the request id as `reqId`. */
+  log: Logger;
 }
 
 declare module 'fastify' {

@@ -16,11 +16,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = buildApp(config);
-  await app.listen({ host: config.host, port: config.port });
+  const log = app.proxyContext.log;
+  const url = await app.listen({ host: config.host, port: config.port });
 
   const { provider, providerSource } = config.upstream;
-  app.log.info(
+  log.info(
     {
+      url,
       provider,
       providerSource,
       upstream: app.proxyContext.upstream.description,
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
     'prefill-proxy ready',
   );
   if (config.proxyApiKeys.length === 0 && !isLoopback(config.host)) {
-    app.log.warn(`listening on ${config.host} with no PROXY_API_KEYS: anyone who can reach this port can use the upstream`);
+    log.warn(`listening on ${config.host} with no PROXY_API_KEYS: anyone who can reach this port can use the upstream`);
   }
 
   let stopping = false;
@@ -40,17 +42,21 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.proxyContext.state.draining = true;
-    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const exit = (code: number) => {
+      log.flush();
+      process.exit(code);
+    };
     const force = setTimeout(() => {
-      app.log.warn('in-flight requests did not finish in time; exiting');
-      process.exit(0);
+      log.warn('in-flight requests did not finish in time; exiting');
+      exit(0);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     app.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
-        app.log.error({ err }, 'error while shutting down');
-        process.exit(1);
+        log.error({ err }, 'error while shutting down');
+        exit(1);
       },
     );
   };

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import { upstreamHttpError, upstreamTransportError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import type { JsonBody, Provider } from '../providers/types.js';
@@ -17,7 +17,8 @@ export interface ChatCallContext {
   settings: PlanSettings;
   headers: Record<string, string>;
   signal: AbortSignal;
-  log: FastifyBaseLogger;
+  log: Logger;
+  reqId: string;
 }
 
 /** A successful upstream answer (status < 400, body not yet read) and the plan that produced it. */
@@ -57,10 +58,10 @@ export async function callChat(context: ChatCallContext, chat: ChatRequest, pref
   if (!recovery) throw upstreamHttpError(response.statusCode, errorText);
   let next: UpstreamPlan;
   if ('fallback' in recovery) {
-    context.log.debug({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
+    context.log.debug({ reqId: context.reqId, status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
     next = planFallback(provider, context.settings, chat, prefill!);
   } else {
-    context.log.debug({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
+    context.log.debug({ reqId: context.reqId, status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
     next = { ...plan, body: recovery.retryBody };
   }
   response = await send(next);

@@ -12,7 +12,7 @@ import { needsRewrite, type ResponsePlan } from '../response/plan.js';
 import { relaySse } from '../response/relay.js';
 import { ChatStreamRewriter } from '../response/stream.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
-import { readBodyText } from '../upstream/read-body.js';
+import { readBody, readBodyText } from '../upstream/read-body.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
@@ -54,7 +54,8 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       ...provider.authHeaders(config.upstream.apiKey),
     },
     signal: abort.signal,
-    log: request.log,
+    log: context.log,
+    reqId: request.id,
   };
   const translate = provider.dialect ? (body: unknown) => provider.dialect!.completion(body, chat) : undefined;
 
@@ -70,7 +71,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
     assertEventStream(opening.response);
     streamHeaders(reply, opening.response).header('x-prefill', opening.plan.response.kind);
     const body = budgetStream(callContext, chat, prefill, budget, opening, () => provider.dialect?.streamTranslator(chat), (error) =>
-      logStreamFailure(request, error),
+      logStreamFailure(context, request, error),
     );
     return reply.send(body);
   }
@@ -80,13 +81,13 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
   const exchange = await callChat(callContext, chat, prefill, plan);
   request.prefillKind = exchange.plan.response.kind;
   reply.header('x-prefill', exchange.plan.response.kind);
-  if (stream) return sendStream(request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
+  if (stream) return sendStream(context, request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
   return sendCompletion(reply, exchange.response, exchange.plan.response, translate);
 }
 
-function logStreamFailure(request: FastifyRequest, error: ProxyError): void {
+function logStreamFailure(context: AppContext, request: FastifyRequest, error: ProxyError): void {
   request.streamError = error.code === null ? 'upstream_error' : String(error.code);
-  request.log.warn({ err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream');
+  context.log.warn({ reqId: request.id, err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream');
 }
 
 function assertEventStream(response: UpstreamResponse): void {
@@ -109,6 +110,9 @@ function streamHeaders(reply: FastifyReply, response: UpstreamResponse): Fastify
     .header('x-accel-buffering', 'no');
 }
 
+/** Answers up to this size are read whole and sent in one write; larger ones are piped. */
+const SMALL_ANSWER_BYTES = 1024 * 1024;
+
 async function sendCompletion(
   reply: FastifyReply,
   response: UpstreamResponse,
@@ -118,8 +122,10 @@ async function sendCompletion(
   const passOn = clientResponseHeaders(response.headers);
   if (!translate && !needsRewrite(plan)) {
     reply.code(response.statusCode).headers(passOn);
-    const length = response.headers['content-length'];
-    if (typeof length === 'string') reply.header('content-length', length);
+    const length = Number(response.headers['content-length']);
+    // The bytes go as they came; a small answer read whole costs far less than a piped stream.
+    if (length >= 0 && length <= SMALL_ANSWER_BYTES) return reply.send(await readBody(response.body, SMALL_ANSWER_BYTES, length));
+    if (Number.isFinite(length)) reply.header('content-length', String(length));
     return reply.send(response.body);
   }
   const text = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
@@ -140,6 +146,7 @@ async function sendCompletion(
 }
 
 async function sendStream(
+  context: AppContext,
   request: FastifyRequest,
   reply: FastifyReply,
   response: UpstreamResponse,
@@ -150,5 +157,5 @@ async function sendStream(
   assertEventStream(response);
   const rewriter = translator || needsRewrite(plan) ? new ChatStreamRewriter(plan, translator) : undefined;
   streamHeaders(reply, response);
-  return reply.send(relaySse(response.body, rewriter, (error) => logStreamFailure(request, error), clientSignal));
+  return reply.send(relaySse(response.body, rewriter, (error) => logStreamFailure(context, request, error), clientSignal));
 }

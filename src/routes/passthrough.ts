@@ -53,7 +53,7 @@ export async function forward(
       relaySse(
         response.body,
         undefined,
-        (error) => request.log.warn({ err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream'),
+        (error) => context.log.warn({ reqId: request.id, err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream'),
         abort.signal,
       ),
     );

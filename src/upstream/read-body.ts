@@ -3,6 +3,17 @@ import { ProxyError } from '../errors.js';
 
 /** Reads a whole (bounded) upstream body as UTF-8; used for error bodies and answers to rewrite. */
 export async function readBodyText(body: Readable, limitBytes: number): Promise<string> {
+  return (await readBody(body, limitBytes)).toString('utf8');
+}
+
+/** Reads a whole (bounded) upstream body. */
+export async function readBody(body: Readable, limitBytes: number, knownLength?: number): Promise<Buffer> {
+  // undici's body reads itself whole far more cheaply than async iteration does, when the length is
+  // known to be within the limit.
+  const consumable = body as Readable & { arrayBuffer?: () => Promise<ArrayBuffer> };
+  if (knownLength !== undefined && knownLength <= limitBytes && typeof consumable.arrayBuffer === 'function') {
+    return Buffer.from(await consumable.arrayBuffer());
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -13,5 +24,5 @@ export async function readBodyText(body: Readable, limitBytes: number): Promise<
     }
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
