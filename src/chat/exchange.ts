@@ -3,6 +3,7 @@ import { upstreamHttpError, upstreamTransportError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import type { JsonBody, Provider } from '../providers/types.js';
 import { readBodyText } from '../upstream/read-body.js';
+import type { CancelSignal } from '../upstream/client-gone.js';
 import type { Upstream, UpstreamResponse } from '../upstream/types.js';
 import { planFallback, type PlanSettings, type UpstreamPlan } from './plan.js';
 import type { ChatRequest } from './schema.js';
@@ -16,7 +17,7 @@ export interface ChatCallContext {
   upstream: Upstream;
   settings: PlanSettings;
   headers: Record<string, string>;
-  signal: AbortSignal;
+  signal: CancelSignal;
   log: Logger;
   reqId: string;
 }

@@ -48,6 +48,7 @@ export function planChatCall(
     body: native.body,
     response: {
       kind: 'native',
+      manyChoices: typeof request.n === 'number' && request.n > 1,
       prefix: prefill.prefix,
       reasoningPrefix: prefill.reasoning,
       echo: request.echo === true,
@@ -74,6 +75,7 @@ export function planFallback(provider: Provider, settings: PlanSettings, request
     body: upstream.body,
     response: {
       kind: 'emulated',
+      manyChoices: typeof request.n === 'number' && request.n > 1,
       prefix: prefill.prefix,
       reasoningPrefix: prefill.reasoning,
       echo: request.echo === true,

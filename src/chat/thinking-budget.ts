@@ -194,7 +194,7 @@ export function budgetStream(
   const phases = planPhases(chat, prefill, budget);
   const wantsUsage = chat.stream_options?.include_usage === true;
 
-  async function* run(): AsyncGenerator<string> {
+  async function* run(): AsyncGenerator<string | Buffer> {
     let record: PhaseRecord | undefined;
     let usage: Usage | undefined;
     let identity: PhaseRecord['identity'];

@@ -20,6 +20,11 @@ export class ChoiceText {
     this.echoPending = plan.echo;
   }
 
+  /** True once nothing is left to do: the echo sent, the repeat decided, no thinking to split. */
+  get settled(): boolean {
+    return !this.echoPending && (this.stripper === undefined || this.stripper.settled) && this.splitter === undefined;
+  }
+
   /** True while text may still be held back (a possible repeat or a partial tag). */
   get holding(): boolean {
     return (this.stripper !== undefined && !this.stripper.settled) || this.splitter !== undefined;

@@ -11,6 +11,8 @@ export interface ResponsePlan {
   repeated?: { text: string; skipLeadingWhitespace: boolean };
   /** The client's reasoning prefix, returned in front of the reasoning when `echo` is asked for. */
   reasoningPrefix?: string;
+  /** The request asked for several choices (`n` > 1). */
+  manyChoices?: boolean;
   /** Thinking comes back in tags inside the content: move it to `reasoning_content`. */
   thinkingInContent?: { tags: ThinkTags; startsInside: boolean };
 }

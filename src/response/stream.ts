@@ -64,14 +64,27 @@ export class ChatStreamRewriter {
     private readonly phase?: StreamPhase,
   ) {}
 
-  /** Feeds upstream bytes; returns the SSE text to send now (possibly empty). */
-  write(bytes: Uint8Array): string {
+  /** Once every choice is settled, the rest of an OpenAI stream needs nothing: its bytes go untouched. */
+  private untouched = false;
+
+  /** Feeds upstream bytes; returns what to send now (possibly empty). */
+  write(bytes: Buffer): string | Buffer {
+    if (this.untouched) return bytes;
     this.parser.push(this.decoder.decode(bytes, { stream: true }));
+    if (this.canPassUntouched()) this.untouched = true;
     return this.take();
+  }
+
+  private canPassUntouched(): boolean {
+    if (this.phase || this.translator !== openAIChunks || this.plan.manyChoices || this.choices.size === 0) return false;
+    if (!this.parser.atEventBoundary) return false;
+    for (const text of this.choices.values()) if (!text.settled) return false;
+    return true;
   }
 
   /** The upstream ended cleanly: releases any held text. */
   end(): string {
+    if (this.untouched) return '';
     const rest = this.decoder.decode();
     if (rest) this.parser.push(rest);
     this.parser.end();

@@ -2,15 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_UPSTREAM_BODY_BYTES, callChat, type ChatCallContext } from '../chat/exchange.js';
 import { planChatCall, planSettings } from '../chat/plan.js';
 import { budgetCompletion, budgetOf, budgetStream, openBudget } from '../chat/thinking-budget.js';
-import { ChatRequest, issuePath } from '../chat/schema.js';
+import { validateChatRequest } from '../chat/validate.js';
 import type { AppContext } from '../context.js';
-import { ProxyError, badRequest } from '../errors.js';
+import { ProxyError } from '../errors.js';
 import { detectPrefill, parsePrefillMode } from '../prefill/detect.js';
 import type { StreamTranslator } from '../providers/types.js';
 import { rewriteCompletion } from '../response/completion.js';
 import { needsRewrite, type ResponsePlan } from '../response/plan.js';
 import { relaySse } from '../response/relay.js';
 import { ChatStreamRewriter } from '../response/stream.js';
+import { ClientGone } from '../upstream/client-gone.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
 import { readBody, readBodyText } from '../upstream/read-body.js';
 import type { UpstreamResponse } from '../upstream/types.js';
@@ -23,13 +24,7 @@ export function registerChatCompletions(app: FastifyInstance, context: AppContex
 
 async function handleChat(context: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const { provider, upstream, config } = context;
-  const parsed = ChatRequest.safeParse(request.body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const param = issuePath(issue.path);
-    throw badRequest(`Invalid request${param ? ` at ${param}` : ''}: ${issue.message}`, param || null, 'invalid_request_body');
-  }
-  const chat = parsed.data;
+  const chat = validateChatRequest(request.body);
   request.chatModel = chat.model ?? null;
 
   const modeHeader = request.headers['x-prefill-mode'];
@@ -39,10 +34,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       : parsePrefillMode(Array.isArray(modeHeader) ? modeHeader.join(',') : modeHeader, 'x-prefill-mode');
   const prefill = detectPrefill(chat, mode);
   const stream = chat.stream === true;
-  const abort = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) abort.abort();
-  });
+  const clientGone = ClientGone.watch(reply);
   const callContext: ChatCallContext = {
     provider,
     upstream,
@@ -53,7 +45,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       accept: stream ? 'text/event-stream' : 'application/json',
       ...provider.authHeaders(config.upstream.apiKey),
     },
-    signal: abort.signal,
+    signal: clientGone,
     log: context.log,
     reqId: request.id,
   };
@@ -62,8 +54,10 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
   const budget = budgetOf(chat, prefill, provider);
   if (budget !== undefined) {
     if (!stream) {
+      const upstreamStart = performance.now();
       const { completion, kind } = await budgetCompletion(callContext, chat, prefill, budget, translate);
       request.prefillKind = kind;
+      serverTiming(reply, upstreamStart);
       return reply.header('x-prefill', kind).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(completion));
     }
     const opening = await openBudget(callContext, chat, prefill, budget);
@@ -78,11 +72,22 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
 
   const plan = planChatCall(provider, callContext.settings, chat, prefill, request.rawBody ?? Buffer.alloc(0));
   request.prefillKind = plan.response.kind;
+  const upstreamStart = performance.now();
   const exchange = await callChat(callContext, chat, prefill, plan);
   request.prefillKind = exchange.plan.response.kind;
   reply.header('x-prefill', exchange.plan.response.kind);
-  if (stream) return sendStream(context, request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), abort.signal);
-  return sendCompletion(reply, exchange.response, exchange.plan.response, translate);
+  if (stream) return sendStream(context, request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), clientGone);
+  return sendCompletion(reply, exchange.response, exchange.plan.response, translate, upstreamStart);
+}
+
+/**
+ * `Server-Timing: upstream;dur=…, proxy;dur=…` on whole answers, so users can see what the proxy adds:
+ * upstream is the wait for the upstream's answer (until all of it was read), proxy the rest.
+ */
+function serverTiming(reply: FastifyReply, upstreamStart: number): void {
+  const upstreamMs = performance.now() - upstreamStart;
+  const proxyMs = Math.max(0, reply.elapsedTime - upstreamMs);
+  reply.header('server-timing', `upstream;dur=${upstreamMs.toFixed(2)}, proxy;dur=${proxyMs.toFixed(2)}`);
 }
 
 function logStreamFailure(context: AppContext, request: FastifyRequest, error: ProxyError): void {
@@ -118,17 +123,24 @@ async function sendCompletion(
   response: UpstreamResponse,
   plan: ResponsePlan,
   translate: ((body: unknown) => Record<string, unknown>) | undefined,
+  upstreamStart: number,
 ): Promise<unknown> {
   const passOn = clientResponseHeaders(response.headers);
   if (!translate && !needsRewrite(plan)) {
     reply.code(response.statusCode).headers(passOn);
     const length = Number(response.headers['content-length']);
     // The bytes go as they came; a small answer read whole costs far less than a piped stream.
-    if (length >= 0 && length <= SMALL_ANSWER_BYTES) return reply.send(await readBody(response.body, SMALL_ANSWER_BYTES, length));
+    if (length >= 0 && length <= SMALL_ANSWER_BYTES) {
+      const body = await readBody(response.body, SMALL_ANSWER_BYTES, length);
+      serverTiming(reply, upstreamStart);
+      return reply.send(body);
+    }
     if (Number.isFinite(length)) reply.header('content-length', String(length));
+    serverTiming(reply, upstreamStart);
     return reply.send(response.body);
   }
   const text = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
+  serverTiming(reply, upstreamStart);
   let completion: Record<string, unknown>;
   try {
     completion = JSON.parse(text) as Record<string, unknown>;
@@ -152,7 +164,7 @@ async function sendStream(
   response: UpstreamResponse,
   plan: ResponsePlan,
   translator: StreamTranslator | undefined,
-  clientSignal: AbortSignal,
+  clientSignal: ClientGone,
 ): Promise<unknown> {
   assertEventStream(response);
   const rewriter = translator || needsRewrite(plan) ? new ChatStreamRewriter(plan, translator) : undefined;

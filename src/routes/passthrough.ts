@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { upstreamTransportError } from '../errors.js';
 import { relaySse } from '../response/relay.js';
+import { ClientGone } from '../upstream/client-gone.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
 
 /**
@@ -30,10 +31,7 @@ export async function forward(
   const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
   const length = request.headers['content-length'];
   if (typeof length === 'string') headers['content-length'] = length;
-  const abort = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) abort.abort();
-  });
+  const clientGone = ClientGone.watch(reply);
   let response;
   try {
     response = await upstream.request({
@@ -41,7 +39,7 @@ export async function forward(
       path,
       headers,
       body: hasBody && request.method !== 'GET' && request.method !== 'HEAD' ? request.raw : null,
-      signal: abort.signal,
+      signal: clientGone,
     });
   } catch (err) {
     throw upstreamTransportError(err);
@@ -54,7 +52,7 @@ export async function forward(
         response.body,
         undefined,
         (error) => context.log.warn({ reqId: request.id, err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream'),
-        abort.signal,
+        clientGone,
       ),
     );
   }

@@ -43,6 +43,11 @@ export class SseParser {
     if (start < chunk.length) this.partialLine += chunk.slice(start);
   }
 
+  /** True between events: nothing of a next event has been read yet. */
+  get atEventBoundary(): boolean {
+    return this.partialLine.length === 0 && this.dataLines.length === 0 && this.eventName === undefined && !this.skipNextLf;
+  }
+
   /** The stream ended: an event without its closing blank line is dropped, as the spec says. */
   end(): void {
     this.partialLine = '';

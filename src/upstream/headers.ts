@@ -66,7 +66,8 @@ export function clientResponseHeaders(upstreamHeaders: UpstreamHeaders): Record<
 }
 
 function listedInConnection(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  // The usual values name no other header: skip the parse.
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(text.split(',').map((token) => token.trim().toLowerCase()));
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { CancelSignal } from './client-gone.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -8,7 +9,7 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body?: string | Buffer | Readable | null;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface UpstreamResponse {

@@ -37,6 +37,21 @@ describe('in front of vLLM', () => {
     expect(upstream.requests.at(-1)!.json).not.toHaveProperty('echo');
   });
 
+  it('reports upstream and proxy time in Server-Timing on whole answers', async () => {
+    const { response } = await proxy.client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    const timing = response.headers.get('server-timing') ?? '';
+    const match = /^upstream;dur=(\d+\.\d\d), proxy;dur=(\d+\.\d\d)$/.exec(timing);
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThan(0);
+    const streamed = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages, stream: true }),
+    });
+    expect(streamed.headers.get('server-timing')).toBeNull();
+    await streamed.text();
+  });
+
   it('implements echo itself rather than forwarding it', async () => {
     const plain = await complete(proxy.client, { model: MODEL, messages, echo: true });
     expect(plain.choices[0]!.message.content).toBe(`The longest river is${expected}`);

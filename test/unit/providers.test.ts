@@ -32,7 +32,7 @@ describe('provider conversions', () => {
       continue_final_message: true,
       add_generation_prompt: false,
     });
-    expect(response).toEqual({ kind: 'native', prefix: 'The capital is', echo: true, repeated: { text: 'The capital is', skipLeadingWhitespace: false } });
+    expect(response).toEqual({ kind: 'native', manyChoices: false, prefix: 'The capital is', echo: true, repeated: { text: 'The capital is', skipLeadingWhitespace: false }, reasoningPrefix: undefined, thinkingInContent: undefined });
   });
 
   it('llamacpp: merges an assistant turn before the prefill (llama.cpp refuses two) and strips what it sees', () => {

@@ -63,6 +63,27 @@ describe('ChatStreamRewriter over recorded llama.cpp streams', () => {
   });
 });
 
+describe('ChatStreamRewriter once every choice is settled', () => {
+  it('passes the rest of the stream byte for byte, without parsing it', () => {
+    const later = 'data: {"choices": [{"index": 0, "delta": {"content": " and more"}}]}\n\n' + ': comment\n\ndata: [DONE]\n\n';
+    const rewriter = new ChatStreamRewriter(strip);
+    const first = rewriter.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"The capital of France is Paris"}}]}\n\n'));
+    expect(String(first)).toContain('"content":" Paris"');
+    const rest = rewriter.write(Buffer.from(later));
+    expect(Buffer.isBuffer(rest)).toBe(true);
+    expect(String(rest)).toBe(later);
+  });
+
+  it('keeps parsing while a choice may still hold a repeat, or when several choices were asked for', () => {
+    const rewriter = new ChatStreamRewriter(strip);
+    rewriter.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"The capital"}}]}\n\n'));
+    expect(Buffer.isBuffer(rewriter.write(Buffer.from('data: {"choices": []}\n\n')))).toBe(false);
+    const many = new ChatStreamRewriter({ ...strip, manyChoices: true });
+    many.write(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"Hello"}}]}\n\n'));
+    expect(Buffer.isBuffer(many.write(Buffer.from('data: {"choices":[{"index":1,"delta":{"content":"The"}}]}\n\n')))).toBe(false);
+  });
+});
+
 describe('ChatStreamRewriter over a recorded vLLM stream', () => {
   it('passes usage-only chunks and [DONE] through, and adds echo', () => {
     const bytes = fixture('vllm/stream-continue-final.sse');
