@@ -45,8 +45,12 @@ interface Service {
   child: ChildProcess;
 }
 
+/** The proxy runs as `npm start` runs it. */
+const PROXY_NODE_FLAGS = ['--max-semi-space-size=4'];
+
 async function startService(name: string, script: string, env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const flags = script === 'dist/main.js' ? PROXY_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer) => {

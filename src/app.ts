@@ -120,7 +120,12 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     passthroughRoutes(scope, context).then(() => done(), done);
   });
 
+  // Log lines are written in batches; a quiet proxy still shows them within a second.
+  const logFlusher = options.logDestination ? undefined : setInterval(() => log.flush(), 1000);
+  logFlusher?.unref();
   app.addHook('onClose', async () => {
+    if (logFlusher) clearInterval(logFlusher);
+    log.flush();
     await upstream.close();
   });
   return app;
