@@ -13,7 +13,7 @@ import { relaySse } from '../response/relay.js';
 import { ChatStreamRewriter } from '../response/stream.js';
 import { ClientGone } from '../upstream/client-gone.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
-import { readBody, readBodyText } from '../upstream/read-body.js';
+import { readBody } from '../upstream/read-body.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
@@ -139,11 +139,16 @@ async function sendCompletion(
     serverTiming(reply, upstreamStart);
     return reply.send(response.body);
   }
-  const text = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
+  const length = Number(response.headers['content-length']);
+  const raw = await readBody(response.body, MAX_UPSTREAM_BODY_BYTES, length >= 0 ? length : undefined);
   serverTiming(reply, upstreamStart);
+  if (!translate && cannotHoldRepeat(plan, raw)) {
+    // The only possible change was stripping a repeat that is not there: the bytes go as they came.
+    return reply.code(response.statusCode).headers(passOn).send(raw);
+  }
   let completion: Record<string, unknown>;
   try {
-    completion = JSON.parse(text) as Record<string, unknown>;
+    completion = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     if (translate) completion = translate(completion);
   } catch (err) {
     throw new ProxyError(502, 'The upstream answered with a body that is not valid JSON.', {
@@ -155,6 +160,18 @@ async function sendCompletion(
   delete passOn['content-encoding'];
   reply.code(response.statusCode).headers(passOn).header('content-type', 'application/json; charset=utf-8');
   return reply.send(JSON.stringify(completion));
+}
+
+/**
+ * True when the plan's only work is stripping a repeated prefix and the answer's bytes do not contain
+ * it at all. Decided on the raw bytes only for prefixes whose JSON form is unambiguous (printable ASCII
+ * without quotes, backslashes or slashes), so no escaping variant can hide a repeat.
+ */
+function cannotHoldRepeat(plan: ResponsePlan, raw: Buffer): boolean {
+  if (plan.echo || plan.thinkingInContent || !plan.repeated) return false;
+  const needle = plan.repeated.skipLeadingWhitespace ? plan.repeated.text.trimStart() : plan.repeated.text;
+  if (needle.length === 0 || !/^[\x20-\x7e]+$/.test(needle) || /["\\/]/.test(needle)) return false;
+  return !raw.includes(needle);
 }
 
 async function sendStream(

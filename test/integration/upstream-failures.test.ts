@@ -84,7 +84,8 @@ describe('upstream failures reach the client as OpenAI errors', () => {
   it('an answer that is not JSON, when the proxy must rewrite it → 502', async () => {
     upstream = await startMockServer((_request, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"choices": [truncated');
+      // It holds the prefix, so the proxy must parse it to strip the repeat.
+      res.end('{"choices": [{"message": {"content": "One, two, three');
     });
     proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
     const error = await proxy.client.chat.completions.create({ model: 'm', messages }).catch((err: unknown) => err);
