@@ -110,6 +110,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       log.error({ reqId: request.id, err: proxyError.cause ?? error, code: proxyError.code }, proxyError.message);
     }
     if (reply.raw.headersSent || reply.raw.destroyed) return;
+    if (proxyError.headers) reply.headers(proxyError.headers);
     reply.code(proxyError.status).header('content-type', 'application/json; charset=utf-8').send(proxyError.toJSON());
   });
 

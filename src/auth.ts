@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Config } from './config/env.js';
 import { ProxyError } from './errors.js';
 
 /**
@@ -29,6 +30,15 @@ export class ClientKeys {
     for (const known of this.digests) ok = timingSafeEqual(known, candidate) || ok;
     if (!ok) throw new ProxyError(401, 'Incorrect API key provided.', { code: 'invalid_api_key' });
   }
+}
+
+/**
+ * The key the upstream gets: UPSTREAM_API_KEY, or with UPSTREAM_KEY_FROM_CLIENT the client's own
+ * (sent on in the provider's form, e.g. Anthropic's x-api-key), for proxies where each client brings
+ * its own upstream account.
+ */
+export function upstreamKey(config: Config, headers: IncomingHttpHeaders): string | undefined {
+  return config.upstream.keyFromClient ? presentedKey(headers) : config.upstream.apiKey;
 }
 
 function presentedKey(headers: IncomingHttpHeaders): string | undefined {

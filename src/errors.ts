@@ -26,11 +26,13 @@ export class ProxyError extends Error {
   readonly type: string;
   readonly code: string | number | null;
   readonly param: string | null;
+  /** Response headers that belong with the error (an upstream's retry-after). */
+  readonly headers: Record<string, string> | undefined;
 
   constructor(
     status: number,
     message: string,
-    options: { type?: string; code?: string | number | null; param?: string | null; cause?: unknown } = {},
+    options: { type?: string; code?: string | number | null; param?: string | null; cause?: unknown; headers?: Record<string, string> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProxyError';
@@ -38,6 +40,7 @@ export class ProxyError extends Error {
     this.type = options.type ?? defaultTypeFor(status);
     this.code = options.code ?? null;
     this.param = options.param ?? null;
+    this.headers = options.headers;
   }
 
   toJSON(): OpenAIErrorBody {
@@ -114,7 +117,7 @@ function errorCode(err: unknown): string | undefined {
  * Accepts OpenAI-style `{error:{message}}`, llama.cpp's `{error:{code,message,type}}`,
  * FastAPI-style `{detail}` / `{message}` (vLLM, Mistral) and plain text.
  */
-export function upstreamHttpError(status: number, bodyText: string): ProxyError {
+export function upstreamHttpError(status: number, bodyText: string, retryAfter?: string | string[]): ProxyError {
   const fallback = `The upstream answered with HTTP ${status}.`;
   let message = fallback;
   let type: string | undefined;
@@ -138,5 +141,6 @@ export function upstreamHttpError(status: number, bodyText: string): ProxyError 
   }
   // A status the upstream made up (e.g. 600) still needs a valid HTTP status for our client.
   const safeStatus = status >= 400 && status <= 599 ? status : 502;
-  return new ProxyError(safeStatus, message, { type: type ?? defaultTypeFor(safeStatus), code, param });
+  const headers = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined;
+  return new ProxyError(safeStatus, message, { type: type ?? defaultTypeFor(safeStatus), code, param, headers });
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { upstreamHttpError, upstreamTransportError } from '../errors.js';
+import { badRequest, upstreamHttpError, upstreamTransportError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import type { JsonBody, Provider } from '../providers/types.js';
 import { readBodyText } from '../upstream/read-body.js';
 import type { CancelSignal } from '../upstream/client-gone.js';
+import { withRetries, type RetryPolicy } from '../upstream/retry.js';
 import type { Upstream, UpstreamResponse } from '../upstream/types.js';
 import { planFallback, type PlanSettings, type UpstreamPlan } from './plan.js';
 import type { ChatRequest } from './schema.js';
@@ -20,12 +21,24 @@ export interface ChatCallContext {
   signal: CancelSignal;
   log: Logger;
   reqId: string;
+  retry: RetryPolicy;
 }
 
 /** A successful upstream answer (status < 400, body not yet read) and the plan that produced it. */
 export interface Exchange {
   plan: UpstreamPlan;
   response: UpstreamResponse;
+}
+
+function serialize(body: Buffer | JsonBody): Buffer | string {
+  if (Buffer.isBuffer(body)) return body;
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    // JSON.stringify recurses: a body nested thousands of levels deep exhausts the stack.
+    if (err instanceof RangeError) throw badRequest('The request is nested too deeply.', null, 'request_too_deep');
+    throw err;
+  }
 }
 
 /**
@@ -36,14 +49,14 @@ export interface Exchange {
 export async function callChat(context: ChatCallContext, chat: ChatRequest, prefill: Prefill | undefined, plan: UpstreamPlan): Promise<Exchange> {
   const { provider, upstream, headers, signal } = context;
   const send = async (current: UpstreamPlan): Promise<UpstreamResponse> => {
+    const body = serialize(current.body);
     try {
-      return await upstream.request({
-        method: 'POST',
-        path: current.path,
-        headers,
-        body: Buffer.isBuffer(current.body) ? current.body : JSON.stringify(current.body),
+      return await withRetries(
+        context.retry,
         signal,
-      });
+        () => upstream.request({ method: 'POST', path: current.path, headers, body, signal }),
+        (reason, delayMs) => context.log.info({ reqId: context.reqId, reason, delayMs }, 'retrying the upstream request'),
+      );
     } catch (err) {
       throw upstreamTransportError(err);
     }
@@ -56,7 +69,7 @@ export async function callChat(context: ChatCallContext, chat: ChatRequest, pref
     plan.response.kind === 'native' && prefill && !Buffer.isBuffer(plan.body)
       ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody)
       : undefined;
-  if (!recovery) throw upstreamHttpError(response.statusCode, errorText);
+  if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers['retry-after']);
   let next: UpstreamPlan;
   if ('fallback' in recovery) {
     context.log.debug({ reqId: context.reqId, status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
@@ -66,6 +79,8 @@ export async function callChat(context: ChatCallContext, chat: ChatRequest, pref
     next = { ...plan, body: recovery.retryBody };
   }
   response = await send(next);
-  if (response.statusCode >= 400) throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES));
+  if (response.statusCode >= 400) {
+    throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES), response.headers['retry-after']);
+  }
   return { plan: next, response };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
 import { parseThinkTags, type ThinkTags } from '../prefill/reasoning.js';
 import { PROVIDER_IDS, providerFor, type ProviderId } from '../providers/index.js';
+import type { RetryPolicy } from '../upstream/retry.js';
 import { inferProvider } from './infer-provider.js';
 import { splitUpstreamUrl } from './upstream-url.js';
 
@@ -28,6 +29,11 @@ const EnvSchema = z.object({
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs(300_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   THINK_TAGS: z.string().default('<think>,</think>'),
+  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().min(0).default(250),
+  UPSTREAM_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(0).default(8000),
+  UPSTREAM_KEY_FROM_CLIENT: z.enum(['true', 'false']).default('false'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
 export interface UpstreamConfig {
@@ -39,6 +45,9 @@ export interface UpstreamConfig {
   /** Path prefix kept in front of every upstream path, without a trailing `/v1` or slash. */
   basePath: string;
   apiKey: string | undefined;
+  /** Send the client's own key upstream instead of apiKey (each client brings its own). */
+  keyFromClient: boolean;
+  retry: RetryPolicy;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -52,6 +61,8 @@ export interface Config {
   prefillFallback: PrefillFallback;
   proxyApiKeys: string[];
   bodyLimitBytes: number;
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
   /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
   thinkTags: ThinkTags;
   upstream: UpstreamConfig;
@@ -113,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((key) => key.trim())
       .filter((key) => key.length > 0),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     thinkTags,
     upstream: {
       provider,
@@ -120,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       origin: split.origin,
       basePath: split.basePath,
       apiKey: e.UPSTREAM_API_KEY,
+      keyFromClient: e.UPSTREAM_KEY_FROM_CLIENT === 'true',
+      retry: { retries: e.UPSTREAM_RETRIES, baseDelayMs: e.UPSTREAM_RETRY_BASE_MS, maxDelayMs: e.UPSTREAM_RETRY_MAX_DELAY_MS },
       connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.UPSTREAM_BODY_TIMEOUT_MS,

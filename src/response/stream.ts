@@ -100,6 +100,8 @@ export class ChatStreamRewriter {
   }
 
   private handle(translated: TranslatedEvent): void {
+    // After an error the stream is over for the client, whatever the upstream still sends.
+    if (this.record.failed) return;
     switch (translated.kind) {
       case 'raw':
         this.emit(translated.event, translated.data);

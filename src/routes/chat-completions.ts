@@ -12,6 +12,7 @@ import { needsRewrite, type ResponsePlan } from '../response/plan.js';
 import { relaySse } from '../response/relay.js';
 import { ChatStreamRewriter } from '../response/stream.js';
 import { ClientGone } from '../upstream/client-gone.js';
+import { upstreamKey } from '../auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
 import { readBody } from '../upstream/read-body.js';
 import type { UpstreamResponse } from '../upstream/types.js';
@@ -43,9 +44,10 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       ...upstreamRequestHeaders(request.headers),
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
-      ...provider.authHeaders(config.upstream.apiKey),
+      ...provider.authHeaders(upstreamKey(config, request.headers)),
     },
     signal: clientGone,
+    retry: config.upstream.retry,
     log: context.log,
     reqId: request.id,
   };

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { upstreamTransportError } from '../errors.js';
 import { relaySse } from '../response/relay.js';
 import { ClientGone } from '../upstream/client-gone.js';
+import { upstreamKey } from '../auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
 
 /**
@@ -26,7 +27,7 @@ export async function forward(
   const { upstream, provider, config } = context;
   const headers: Record<string, string> = {
     ...upstreamRequestHeaders(request.headers),
-    ...provider.authHeaders(config.upstream.apiKey),
+    ...provider.authHeaders(upstreamKey(config, request.headers)),
   };
   const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
   const length = request.headers['content-length'];

@@ -21,4 +21,4 @@ export class ClientGone extends EventEmitter {
 }
 
 /** What upstream calls accept as a cancellation signal. */
-export type CancelSignal = AbortSignal | ClientGone;
+export type CancelSignal = ClientGone;
