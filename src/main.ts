@@ -4,8 +4,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -40,28 +38,52 @@ async function main(): Promise<void> {
   }
   log.flush();
 
+  installShutdown(app, config, log);
+}
+
+/**
+ * SIGTERM / SIGINT: `/ready` answers 503 at once (so a load balancer stops sending new work), new
+ * connections are refused after SHUTDOWN_DELAY_MS (0 by default; give Kubernetes a few seconds to
+ * notice), in-flight requests and streams finish, and the process exits 0. Those still running after
+ * SHUTDOWN_GRACE_MS are cut and the process exits 0 all the same. A second signal exits at once.
+ */
+function installShutdown(app: ReturnType<typeof buildApp>, config: Config, log: ReturnType<typeof buildApp>['proxyContext']['log']): void {
   let stopping = false;
+  const exit = (code: number) => {
+    log.flush();
+    process.exit(code);
+  };
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      exit(0);
+    }
     stopping = true;
     app.proxyContext.state.draining = true;
-    log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const exit = (code: number) => {
-      log.flush();
-      process.exit(code);
-    };
+    const delay = signal === 'SIGTERM' ? config.shutdownDelayMs : 0;
+    log.info({ signal, delayMs: delay, graceMs: config.shutdownGraceMs }, 'shutting down: not ready, finishing in-flight requests');
+    log.flush();
     const force = setTimeout(() => {
       log.warn('in-flight requests did not finish in time; exiting');
       exit(0);
-    }, SHUTDOWN_GRACE_MS);
+    }, delay + config.shutdownGraceMs);
     force.unref();
-    app.close().then(
-      () => exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'error while shutting down');
-        exit(1);
-      },
-    );
+    setTimeout(() => {
+      // A keep-alive connection whose last response just finished would hold the close open until it
+      // times out: close each as soon as it goes idle.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+      sweeper.unref();
+      app.close().then(
+        () => {
+          log.info('in-flight requests finished; exiting');
+          exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while shutting down');
+          exit(1);
+        },
+      );
+    }, delay);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

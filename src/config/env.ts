@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   UPSTREAM_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(0).default(8000),
   UPSTREAM_KEY_FROM_CLIENT: z.enum(['true', 'false']).default('false'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 
 export interface UpstreamConfig {
@@ -63,6 +64,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /** After SIGTERM, how long `/ready` says 503 while new connections are still accepted. */
+  shutdownDelayMs: number;
   /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
   thinkTags: ThinkTags;
   upstream: UpstreamConfig;
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter((key) => key.length > 0),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     thinkTags,
     upstream: {
       provider,
