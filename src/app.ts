@@ -6,16 +6,21 @@ import type { Config } from './config/env.js';
 import type { AppContext } from './context.js';
 import { ProxyError } from './errors.js';
 import { loggerOptions } from './logger.js';
-import { providerFor } from './providers/index.js';
 import { MockUpstream } from './providers/mock/model.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerHealth } from './routes/health.js';
+import { registerMetrics } from './routes/metrics.js';
+import { registerModelInfo } from './routes/model-info.js';
+import { registerPreview } from './routes/preview.js';
+import { Metrics } from './metrics.js';
+import { Router } from './routing/router.js';
+import type { UpstreamSpec } from './routing/spec.js';
 import { registerModels } from './routes/models.js';
 import { passthroughRoutes } from './routes/passthrough.js';
 import { HttpUpstream } from './upstream/http-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
-const OPEN_PATHS = new Set(['/health', '/ready']);
+const OPEN_PATHS = new Set(['/health', '/ready', '/metrics']);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface BuildOptions {
@@ -27,14 +32,15 @@ export interface BuildOptions {
 
 /** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
 export function buildApp(config: Config, options: BuildOptions = {}): FastifyInstance {
-  const upstream =
-    options.upstream ??
-    (config.upstream.origin === undefined
-      ? new MockUpstream()
-      : new HttpUpstream({ ...config.upstream, origin: config.upstream.origin }));
+  const clientFor = (spec: UpstreamSpec): Upstream =>
+    spec.origin === undefined ? new MockUpstream() : new HttpUpstream({ ...spec, origin: spec.origin });
+  const router = new Router(config, config.routing, (spec) =>
+    options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec),
+  );
   // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
   const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const context: AppContext = { config, provider: providerFor(config.upstream.provider), upstream, state: { draining: false }, log };
+  const metrics = new Metrics();
+  const context: AppContext = { config, router, metrics, state: { draining: false }, log };
 
   const app = Fastify({
     // Fastify's own request logging (a child logger per request, two lines each) is off: the proxy
@@ -55,6 +61,8 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   app.decorateRequest('chatModel', null);
   app.decorateRequest('prefillKind', null);
   app.decorateRequest('streamError', null);
+  app.decorateRequest('routeLabel', null);
+  app.decorateRequest('providerId', null);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -76,6 +84,9 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   const keys = new ClientKeys(config.proxyApiKeys);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    metrics.inFlight.inc();
+    // 'close' comes for every response, finished or cut, unlike onResponse.
+    reply.raw.once('close', () => metrics.inFlight.dec());
     if (!keys.enabled || OPEN_PATHS.has(request.url.split('?')[0]!)) return done();
     try {
       keys.check(request.headers);
@@ -86,6 +97,13 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
 
   app.addHook('onResponse', (request, reply, done) => {
+    metrics.requests.inc({
+      route: request.routeOptions.url ?? 'unknown',
+      model: request.routeLabel ?? '',
+      provider: request.providerId ?? '',
+      prefill: request.prefillKind ?? '',
+      status: reply.statusCode,
+    });
     if (!log.isLevelEnabled('info')) return done();
     log.info(
       {
@@ -93,7 +111,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
         method: request.method,
         url: request.url.split('?')[0],
         model: request.chatModel ?? undefined,
-        provider: context.provider.id,
+        provider: request.providerId ?? undefined,
         prefill: request.prefillKind ?? undefined,
         status: reply.statusCode,
         streamError: request.streamError ?? undefined,
@@ -115,6 +133,9 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
 
   registerHealth(app, context);
+  registerMetrics(app, context);
+  registerModelInfo(app, context);
+  registerPreview(app, context);
   registerModels(app, context);
   registerChatCompletions(app, context);
   app.register((scope, _opts, done) => {
@@ -127,7 +148,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   app.addHook('onClose', async () => {
     if (logFlusher) clearInterval(logFlusher);
     log.flush();
-    await upstream.close();
+    await router.close();
   });
   return app;
 }

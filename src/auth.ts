@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Config } from './config/env.js';
 import { ProxyError } from './errors.js';
 
 /**
@@ -37,8 +36,8 @@ export class ClientKeys {
  * (sent on in the provider's form, e.g. Anthropic's x-api-key), for proxies where each client brings
  * its own upstream account.
  */
-export function upstreamKey(config: Config, headers: IncomingHttpHeaders): string | undefined {
-  return config.upstream.keyFromClient ? presentedKey(headers) : config.upstream.apiKey;
+export function upstreamKey(upstream: { keyFromClient: boolean; apiKey: string | undefined }, headers: IncomingHttpHeaders): string | undefined {
+  return upstream.keyFromClient ? presentedKey(headers) : upstream.apiKey;
 }
 
 function presentedKey(headers: IncomingHttpHeaders): string | undefined {

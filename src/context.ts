@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
-import type { Provider } from './providers/types.js';
-import type { Upstream } from './upstream/types.js';
+import type { Metrics } from './metrics.js';
+import type { Router } from './routing/router.js';
 
-/** What the routes share: configuration, the upstream dialect and where its requests go. */
+/** What the routes share: configuration, the upstreams and the routing to them. */
 export interface AppContext {
   config: Config;
-  provider: Provider;
-  upstream: Upstream;
+  router: Router;
+  metrics: Metrics;
   state: { draining: boolean };
   /** The process's logger; request log lines carry the request id as `reqId`. */
   log: Logger;
@@ -19,6 +19,9 @@ declare module 'fastify' {
     rawBody: Buffer | null;
     chatModel: string | null;
     prefillKind: 'native' | 'emulated' | 'none' | null;
+    /** The route's metric label and provider, once known. */
+    routeLabel: string | null;
+    providerId: string | null;
     streamError: string | null;
   }
 }

@@ -19,14 +19,19 @@ async function main(): Promise<void> {
   const log = app.proxyContext.log;
   const url = await app.listen({ host: config.host, port: config.port });
 
-  const { provider, providerSource } = config.upstream;
+  const router = app.proxyContext.router;
   log.info(
     {
       url,
-      provider,
-      providerSource,
-      upstream: app.proxyContext.upstream.description,
-      nativePrefill: app.proxyContext.provider.nativeForm,
+      routing: config.routing.source,
+      upstreams: [...router.targets.values()].map((target) => ({
+        name: target.spec.name,
+        provider: target.provider.id,
+        providerSource: target.spec.providerSource,
+        url: target.client.description,
+        prefill: target.provider.nativeForm,
+      })),
+      models: config.routing.models.map((model) => model.name),
       prefillFallback: config.prefillFallback,
       prefillMode: config.prefillMode,
       auth: config.proxyApiKeys.length > 0 ? `${config.proxyApiKeys.length} key(s)` : 'open',

@@ -19,10 +19,16 @@ export interface UpstreamPlan {
 export interface PlanSettings {
   fallback: PrefillFallback;
   thinkTags: ThinkTags;
+  /** A model's configured `supports_assistant_prefill`, overriding what the provider says. */
+  supportsPrefill?: boolean;
 }
 
 export function planSettings(config: { prefillFallback: PrefillFallback; thinkTags: ThinkTags }): PlanSettings {
   return { fallback: config.prefillFallback, thinkTags: config.thinkTags };
+}
+
+export function routeSettings(route: { fallback: PrefillFallback; thinkTags: ThinkTags; supportsAssistantPrefill: boolean | undefined }): PlanSettings {
+  return { fallback: route.fallback, thinkTags: route.thinkTags, supportsPrefill: route.supportsAssistantPrefill };
 }
 
 export function planChatCall(
@@ -41,7 +47,7 @@ export function planChatCall(
       response: { kind: 'none', prefix: '', echo: false },
     };
   }
-  if (!provider.supportsPrefill(request)) return planFallback(provider, settings, request, prefill);
+  if (!(settings.supportsPrefill ?? provider.supportsPrefill(request))) return planFallback(provider, settings, request, prefill);
   const native = provider.prefillRequest(request, prefill, { thinkTags: settings.thinkTags });
   return {
     path: native.path ?? provider.chatPath,

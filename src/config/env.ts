@@ -3,6 +3,8 @@ import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
 import { parseThinkTags, type ThinkTags } from '../prefill/reasoning.js';
 import { PROVIDER_IDS, providerFor, type ProviderId } from '../providers/index.js';
 import type { RetryPolicy } from '../upstream/retry.js';
+import { globToRegExp, type ModelSpec, type Routing, type UpstreamSpec } from '../routing/spec.js';
+import { ConfigFileError, readConfigFile, type ConfigFile } from './file.js';
 import { inferProvider } from './infer-provider.js';
 import { splitUpstreamUrl } from './upstream-url.js';
 
@@ -35,6 +37,7 @@ const EnvSchema = z.object({
   UPSTREAM_KEY_FROM_CLIENT: z.enum(['true', 'false']).default('false'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  CONFIG_FILE: z.string().optional(),
 });
 
 export interface UpstreamConfig {
@@ -68,7 +71,10 @@ export interface Config {
   shutdownDelayMs: number;
   /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
   thinkTags: ThinkTags;
+  /** The upstream the environment describes (the one-upstream setup without CONFIG_FILE). */
   upstream: UpstreamConfig;
+  /** Upstreams and model routing: from CONFIG_FILE, or the environment's one upstream. */
+  routing: Routing;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const split = url && provider !== 'mock' ? splitUpstreamUrl(url) : { origin: undefined, basePath: '' };
   const normalize = providerFor(provider).normalizeBasePath;
   if (normalize) split.basePath = normalize(split.basePath);
-  return {
+  const config: Omit<Config, 'routing'> = {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
@@ -143,4 +149,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyTimeoutMs: e.UPSTREAM_BODY_TIMEOUT_MS,
     },
   };
+  const routing = e.CONFIG_FILE ? routingFromFile(e.CONFIG_FILE, env, config) : routingFromEnv(config.upstream);
+  return { ...config, routing };
 }
+
+function routingFromEnv(upstream: UpstreamConfig): Routing {
+  return { upstreams: [{ ...upstream, name: 'default' }], models: [], defaultUpstream: 'default', source: 'environment' };
+}
+
+function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Config, 'routing'>): Routing {
+  let file: ConfigFile;
+  try {
+    file = readConfigFile(path, env);
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError(`Invalid configuration file:\n  ${err.message.split('\n').join('\n  ')}`);
+    throw err;
+  }
+  const upstreams: UpstreamSpec[] = Object.entries(file.upstreams).map(([name, entry]) => {
+    const split = entry.url && entry.provider !== 'mock' ? splitUpstreamUrl(new URL(entry.url)) : { origin: undefined, basePath: '' };
+    const normalize = providerFor(entry.provider).normalizeBasePath;
+    return {
+      name,
+      provider: entry.provider,
+      providerSource: 'UPSTREAM_PROVIDER',
+      origin: split.origin,
+      basePath: normalize ? normalize(split.basePath) : split.basePath,
+      apiKey: entry.api_key || undefined,
+      keyFromClient: entry.use_client_key,
+      retry: { ...config.upstream.retry, retries: entry.retries ?? config.upstream.retry.retries },
+      connectTimeoutMs: entry.timeouts?.connect_ms ?? config.upstream.connectTimeoutMs,
+      headersTimeoutMs: entry.timeouts?.headers_ms ?? config.upstream.headersTimeoutMs,
+      bodyTimeoutMs: entry.timeouts?.body_ms ?? config.upstream.bodyTimeoutMs,
+      prefillMode: entry.prefill_mode,
+      prefillFallback: entry.prefill_fallback,
+      thinkTags: entry.think_tags ? { open: entry.think_tags[0], close: entry.think_tags[1] } : undefined,
+    };
+  });
+  const models: ModelSpec[] = file.models.map((entry) => ({
+    name: entry.name,
+    pattern: globToRegExp(entry.name),
+    upstream: entry.upstream,
+    upstreamModel: entry.upstream_model,
+    aliases: entry.aliases,
+    supportsAssistantPrefill: entry.supports_assistant_prefill,
+    prefillMode: entry.prefill_mode,
+    prefillFallback: entry.prefill_fallback,
+    thinkTags: entry.think_tags ? { open: entry.think_tags[0], close: entry.think_tags[1] } : undefined,
+  }));
+  const defaultUpstream = file.default_upstream ?? (upstreams.length === 1 ? upstreams[0]!.name : undefined);
+  return { upstreams, models, defaultUpstream, source: path };
+}
+

@@ -18,8 +18,9 @@ export function relaySse(
   rewriter: ChatStreamRewriter | undefined,
   onUpstreamFailure: (error: ProxyError) => void,
   clientSignal: CancelSignal,
+  onFirstByte?: () => void,
 ): Readable {
-  return new SseRelay(source, rewriter, onUpstreamFailure, clientSignal);
+  return new SseRelay(source, rewriter, onUpstreamFailure, clientSignal, onFirstByte);
 }
 
 class SseRelay extends Readable {
@@ -31,6 +32,7 @@ class SseRelay extends Readable {
     private readonly rewriter: ChatStreamRewriter | undefined,
     private readonly onUpstreamFailure: (error: ProxyError) => void,
     private readonly clientSignal: CancelSignal,
+    private onFirstByte: (() => void) | undefined,
   ) {
     super();
     source.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -52,7 +54,12 @@ class SseRelay extends Readable {
     let out: Buffer | string = chunk;
     if (this.rewriter) out = this.rewriter.write(chunk);
     else this.atEventBoundary = endsWithBlankLine(chunk);
-    if (out.length > 0 && !this.push(out)) this.source.pause();
+    if (out.length === 0) return;
+    if (this.onFirstByte) {
+      this.onFirstByte();
+      this.onFirstByte = undefined;
+    }
+    if (!this.push(out)) this.source.pause();
   }
 
   private onEnd(): void {

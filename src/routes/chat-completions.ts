@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_UPSTREAM_BODY_BYTES, callChat, type ChatCallContext } from '../chat/exchange.js';
-import { planChatCall, planSettings } from '../chat/plan.js';
+import { planChatCall, routeSettings } from '../chat/plan.js';
+import type { ChatRequest } from '../chat/schema.js';
+import { upstreamErrorKind } from '../metrics.js';
+import type { PrefillMode } from '../prefill/detect.js';
+import type { Route } from '../routing/router.js';
 import { budgetCompletion, budgetOf, budgetStream, openBudget } from '../chat/thinking-budget.js';
 import { validateChatRequest } from '../chat/validate.js';
 import type { AppContext } from '../context.js';
@@ -23,31 +27,49 @@ export function registerChatCompletions(app: FastifyInstance, context: AppContex
   app.post('/chat/completions', handler);
 }
 
-async function handleChat(context: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const { provider, upstream, config } = context;
-  const chat = validateChatRequest(request.body);
-  request.chatModel = chat.model ?? null;
+/** Resolves the route of a validated request: 404 for a model no entry matches. */
+export function routeFor(context: AppContext, chat: ChatRequest): { route: Route; chat: ChatRequest; renamed: boolean } {
+  const route = context.router.resolve(chat.model);
+  if (!route) {
+    throw new ProxyError(404, `The model "${chat.model}" does not exist on this proxy: see GET /v1/models.`, {
+      code: 'model_not_found',
+      param: 'model',
+    });
+  }
+  const renamed = route.upstreamModel !== undefined && route.upstreamModel !== chat.model;
+  return { route, chat: renamed ? { ...chat, model: route.upstreamModel } : chat, renamed };
+}
 
-  const modeHeader = request.headers['x-prefill-mode'];
-  const mode =
-    modeHeader === undefined
-      ? config.prefillMode
-      : parsePrefillMode(Array.isArray(modeHeader) ? modeHeader.join(',') : modeHeader, 'x-prefill-mode');
-  const prefill = detectPrefill(chat, mode);
+/** The request's prefill mode: the x-prefill-mode header, else the route's (model, upstream, environment). */
+export function modeFor(request: FastifyRequest, route: Route): PrefillMode {
+  const header = request.headers['x-prefill-mode'];
+  return header === undefined ? route.mode : parsePrefillMode(Array.isArray(header) ? header.join(',') : header, 'x-prefill-mode');
+}
+
+async function handleChat(context: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const { metrics } = context;
+  const clientChat = validateChatRequest(request.body);
+  request.chatModel = clientChat.model ?? null;
+  const { route, chat, renamed } = routeFor(context, clientChat);
+  const { provider, client: upstream, spec } = route.target;
+  request.routeLabel = route.label;
+  request.providerId = provider.id;
+
+  const prefill = detectPrefill(chat, modeFor(request, route));
   const stream = chat.stream === true;
   const clientGone = ClientGone.watch(reply);
   const callContext: ChatCallContext = {
     provider,
     upstream,
-    settings: planSettings(config),
+    settings: routeSettings(route),
     headers: {
       ...upstreamRequestHeaders(request.headers),
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
-      ...provider.authHeaders(upstreamKey(config, request.headers)),
+      ...provider.authHeaders(upstreamKey(spec, request.headers)),
     },
     signal: clientGone,
-    retry: config.upstream.retry,
+    retry: spec.retry,
     log: context.log,
     reqId: request.id,
   };
@@ -59,7 +81,7 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
       const upstreamStart = performance.now();
       const { completion, kind } = await budgetCompletion(callContext, chat, prefill, budget, translate);
       request.prefillKind = kind;
-      serverTiming(reply, upstreamStart);
+      serverTiming(context, reply, upstreamStart);
       return reply.header('x-prefill', kind).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(completion));
     }
     const opening = await openBudget(callContext, chat, prefill, budget);
@@ -72,28 +94,38 @@ async function handleChat(context: AppContext, request: FastifyRequest, reply: F
     return reply.send(body);
   }
 
-  const plan = planChatCall(provider, callContext.settings, chat, prefill, request.rawBody ?? Buffer.alloc(0));
+  // A renamed model changes the body: it cannot go as the client's bytes.
+  const plan = planChatCall(provider, callContext.settings, chat, prefill, renamed ? undefined : (request.rawBody ?? Buffer.alloc(0)));
   request.prefillKind = plan.response.kind;
   const upstreamStart = performance.now();
-  const exchange = await callChat(callContext, chat, prefill, plan);
+  let exchange;
+  try {
+    exchange = await callChat(callContext, chat, prefill, plan);
+  } catch (err) {
+    if (err instanceof ProxyError) metrics.upstreamErrors.inc({ provider: provider.id, kind: upstreamErrorKind(err.status, err.code) });
+    throw err;
+  }
+  metrics.upstreamLatency.observe({ provider: provider.id }, (performance.now() - upstreamStart) / 1000);
   request.prefillKind = exchange.plan.response.kind;
   reply.header('x-prefill', exchange.plan.response.kind);
   if (stream) return sendStream(context, request, reply, exchange.response, exchange.plan.response, provider.dialect?.streamTranslator(chat), clientGone);
-  return sendCompletion(reply, exchange.response, exchange.plan.response, translate, upstreamStart);
+  return sendCompletion(context, reply, exchange.response, exchange.plan.response, translate, upstreamStart);
 }
 
 /**
  * `Server-Timing: upstream;dur=…, proxy;dur=…` on whole answers, so users can see what the proxy adds:
  * upstream is the wait for the upstream's answer (until all of it was read), proxy the rest.
  */
-function serverTiming(reply: FastifyReply, upstreamStart: number): void {
+function serverTiming(context: AppContext, reply: FastifyReply, upstreamStart: number): void {
   const upstreamMs = performance.now() - upstreamStart;
   const proxyMs = Math.max(0, reply.elapsedTime - upstreamMs);
+  context.metrics.overhead.observe({ provider: reply.request.providerId ?? '' }, proxyMs / 1000);
   reply.header('server-timing', `upstream;dur=${upstreamMs.toFixed(2)}, proxy;dur=${proxyMs.toFixed(2)}`);
 }
 
 function logStreamFailure(context: AppContext, request: FastifyRequest, error: ProxyError): void {
   request.streamError = error.code === null ? 'upstream_error' : String(error.code);
+  context.metrics.upstreamErrors.inc({ provider: request.providerId ?? '', kind: 'mid_stream' });
   context.log.warn({ reqId: request.id, err: error.cause ?? error, code: error.code }, 'upstream failed mid-stream');
 }
 
@@ -121,6 +153,7 @@ function streamHeaders(reply: FastifyReply, response: UpstreamResponse): Fastify
 const SMALL_ANSWER_BYTES = 1024 * 1024;
 
 async function sendCompletion(
+  context: AppContext,
   reply: FastifyReply,
   response: UpstreamResponse,
   plan: ResponsePlan,
@@ -134,16 +167,16 @@ async function sendCompletion(
     // The bytes go as they came; a small answer read whole costs far less than a piped stream.
     if (length >= 0 && length <= SMALL_ANSWER_BYTES) {
       const body = await readBody(response.body, SMALL_ANSWER_BYTES, length);
-      serverTiming(reply, upstreamStart);
+      serverTiming(context, reply, upstreamStart);
       return reply.send(body);
     }
     if (Number.isFinite(length)) reply.header('content-length', String(length));
-    serverTiming(reply, upstreamStart);
+    serverTiming(context, reply, upstreamStart);
     return reply.send(response.body);
   }
   const length = Number(response.headers['content-length']);
   const raw = await readBody(response.body, MAX_UPSTREAM_BODY_BYTES, length >= 0 ? length : undefined);
-  serverTiming(reply, upstreamStart);
+  serverTiming(context, reply, upstreamStart);
   if (!translate && cannotHoldRepeat(plan, raw)) {
     // The only possible change was stripping a repeat that is not there: the bytes go as they came.
     return reply.code(response.statusCode).headers(passOn).send(raw);
@@ -188,5 +221,8 @@ async function sendStream(
   assertEventStream(response);
   const rewriter = translator || needsRewrite(plan) ? new ChatStreamRewriter(plan, translator) : undefined;
   streamHeaders(reply, response);
-  return reply.send(relaySse(response.body, rewriter, (error) => logStreamFailure(context, request, error), clientSignal));
+  const relay = relaySse(response.body, rewriter, (error) => logStreamFailure(context, request, error), clientSignal, () =>
+    context.metrics.streamFirstByte.observe({ provider: request.providerId ?? '' }, reply.elapsedTime / 1000),
+  );
+  return reply.send(relay);
 }

@@ -9,6 +9,6 @@ export function registerHealth(app: FastifyInstance, context: AppContext): void 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {
     if (context.state.draining) return reply.code(503).send({ status: 'draining' });
-    return { status: 'ready', provider: context.provider.id };
+    return { status: 'ready' };
   });
 }

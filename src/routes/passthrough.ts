@@ -24,10 +24,12 @@ export async function forward(
   reply: FastifyReply,
   path: string,
 ): Promise<unknown> {
-  const { upstream, provider, config } = context;
+  const target = context.router.defaultTarget;
+  const { provider, client: upstream } = target;
+  request.providerId = provider.id;
   const headers: Record<string, string> = {
     ...upstreamRequestHeaders(request.headers),
-    ...provider.authHeaders(upstreamKey(config, request.headers)),
+    ...provider.authHeaders(upstreamKey(target.spec, request.headers)),
   };
   const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
   const length = request.headers['content-length'];

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client). Labels are bounded: the model label is the matching config entry
+ * (or `<upstream>/*`), never the raw model name a client sent.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'prefill_proxy_requests_total',
+    help: 'Requests answered, by route, model entry, provider, prefill kind and status.',
+    labelNames: ['route', 'model', 'provider', 'prefill', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: 'prefill_proxy_in_flight_requests',
+    help: 'Requests being handled right now.',
+    registers: [this.registry],
+  });
+
+  readonly upstreamLatency = new Histogram({
+    name: 'prefill_proxy_upstream_response_seconds',
+    help: "Time from sending a chat request upstream to the upstream's response headers.",
+    labelNames: ['provider'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly overhead = new Histogram({
+    name: 'prefill_proxy_overhead_seconds',
+    help: 'Time the proxy itself spent on a whole (non-streamed) answer: total minus upstream.',
+    labelNames: ['provider'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+    registers: [this.registry],
+  });
+
+  readonly streamFirstByte = new Histogram({
+    name: 'prefill_proxy_stream_first_byte_seconds',
+    help: 'Time from the request to the first byte of a streamed answer sent to the client.',
+    labelNames: ['provider'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly upstreamErrors = new Counter({
+    name: 'prefill_proxy_upstream_errors_total',
+    help: 'Upstream failures by kind: unreachable, timeout, http_4xx, http_5xx, invalid_response, mid_stream.',
+    labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'prefill_proxy_' });
+  }
+}
+
+/** The error kind label for an upstream failure's status and code. */
+export function upstreamErrorKind(status: number, code: string | number | null): string {
+  if (status === 504) return 'timeout';
+  if (code === 'upstream_unreachable' || code === 'upstream_connection_lost') return 'unreachable';
+  if (code === 'upstream_invalid_response') return 'invalid_response';
+  return status >= 500 ? 'http_5xx' : 'http_4xx';
+}
