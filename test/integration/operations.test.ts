@@ -7,6 +7,12 @@ import { startLlamaCpp } from '../mocks/llamacpp.js';
 import type { MockServer } from '../mocks/server.js';
 import { complete, startProxy, type RunningProxy } from '../helpers/proxy.js';
 
+interface Preview {
+  route: Record<string, unknown>;
+  prefill: Record<string, unknown>;
+  upstream_request: { method: string; url: string; headers: Record<string, string>; body: { messages: unknown[]; [key: string]: unknown } };
+}
+
 describe('one config file, two upstreams', () => {
   let llama: MockServer;
   let anthropic: MockServer;
@@ -101,7 +107,7 @@ describe('one config file, two upstreams', () => {
       body: JSON.stringify({ model: 'claude-3-7-sonnet-20250219', messages: [messages[0], { role: 'assistant', content: 'Once upon a time ' }] }),
     });
     expect(response.status).toBe(200);
-    const preview = (await response.json()) as Record<string, any>;
+    const preview = (await response.json()) as Preview;
     expect(anthropic.requests.length).toBe(before);
     expect(preview.route).toMatchObject({ upstream: 'claude', provider: 'anthropic' });
     expect(preview.prefill).toMatchObject({ detected: true, kind: 'native', trigger: 'trailing_assistant', prefix: 'Once upon a time ', strips_repeated_text: ' ' });
@@ -114,7 +120,7 @@ describe('one config file, two upstreams', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'qwen3', messages }),
-    })).json()) as Record<string, any>;
+    })).json()) as Preview;
     expect(local.upstream_request.body).toMatchObject({ model: 'qwen3-4b', continue_final_message: true, add_generation_prompt: false });
     const invalid = await fetch(`${proxy.url}/v1/prefill/preview`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages": []}' });
     expect(invalid.status).toBe(400);
