@@ -52,15 +52,26 @@ export function planChatCall(
   return {
     path: native.path ?? provider.chatPath,
     body: native.body,
-    response: {
-      kind: 'native',
-      manyChoices: typeof request.n === 'number' && request.n > 1,
-      prefix: prefill.prefix,
-      reasoningPrefix: prefill.reasoning,
-      echo: request.echo === true,
+    response: prefillResponse('native', request, prefill, {
       repeated: native.repeated ? { text: native.repeated, skipLeadingWhitespace: false } : undefined,
       thinkingInContent: native.thinkingInContent ? { tags: settings.thinkTags, ...native.thinkingInContent } : undefined,
-    },
+    }),
+  };
+}
+
+function prefillResponse(
+  kind: 'native' | 'emulated',
+  request: ChatRequest,
+  prefill: Prefill,
+  rewrite: Pick<ResponsePlan, 'repeated' | 'thinkingInContent'>,
+): ResponsePlan {
+  return {
+    kind,
+    manyChoices: typeof request.n === 'number' && request.n > 1,
+    prefix: prefill.prefix,
+    reasoningPrefix: prefill.reasoning,
+    echo: request.echo === true,
+    ...rewrite,
   };
 }
 
@@ -79,15 +90,9 @@ export function planFallback(provider: Provider, settings: PlanSettings, request
   return {
     path: upstream.path ?? provider.chatPath,
     body: upstream.body,
-    response: {
-      kind: 'emulated',
-      manyChoices: typeof request.n === 'number' && request.n > 1,
-      prefix: prefill.prefix,
-      reasoningPrefix: prefill.reasoning,
-      echo: request.echo === true,
+    response: prefillResponse('emulated', request, prefill, {
       repeated: { text: emulated.partial, skipLeadingWhitespace: true },
-      thinkingInContent:
-        prefill.reasoning === undefined ? undefined : { tags: settings.thinkTags, startsInside: prefill.continues === 'reasoning' },
-    },
+      thinkingInContent: prefill.reasoning === undefined ? undefined : { tags: settings.thinkTags, startsInside: prefill.continues === 'reasoning' },
+    }),
   };
 }

@@ -22,9 +22,9 @@ import type { ChatRequest } from './schema.js';
 export function budgetOf(chat: ChatRequest, prefill: Prefill | undefined, provider: Provider): number | undefined {
   const budget = chat.reasoning_budget_tokens;
   if (typeof budget !== 'number') return undefined;
-  // Thinking already over (a content prefill) leaves nothing to bound; Anthropic bounds it itself.
+  // Thinking already over (a content prefill) leaves nothing to bound; some upstreams bound it themselves.
   if (prefill && prefill.continues === 'content') return undefined;
-  if (provider.id === 'anthropic') return undefined;
+  if (provider.nativeThinkingBudget) return undefined;
   if (typeof chat.n === 'number' && chat.n > 1) throw badRequest('reasoning_budget_tokens works with one choice: n must be 1.', 'n');
   return budget;
 }

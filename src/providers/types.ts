@@ -108,6 +108,8 @@ export interface Provider {
   recoverFromError?(status: number, errorText: string, body: JsonBody): ErrorRecovery | undefined;
   /** Present when answers are not OpenAI-shaped and must be translated. */
   readonly dialect?: ResponseDialect;
+  /** The upstream bounds thinking itself when given `reasoning_budget_tokens` (Anthropic's budget_tokens). */
+  readonly nativeThinkingBudget?: boolean;
   /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */
   normalizeBasePath?(basePath: string): string;
 }

@@ -49,4 +49,6 @@ export const anthropic: Provider = {
     return undefined;
   },
   dialect: anthropicDialect,
+  // reasoning_budget_tokens becomes thinking.budget_tokens (request.ts).
+  nativeThinkingBudget: true,
 };
