@@ -101,7 +101,8 @@ export function upstreamTransportError(err: unknown): ProxyError {
   }
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The first string `code` on an error or its causes (undici wraps socket errors). */
+export function errorCode(err: unknown): string | undefined {
   let current: unknown = err;
   // undici wraps socket errors; the useful code may sit one or two causes down.
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {

@@ -23,10 +23,6 @@ export interface PlanSettings {
   supportsPrefill?: boolean;
 }
 
-export function planSettings(config: { prefillFallback: PrefillFallback; thinkTags: ThinkTags }): PlanSettings {
-  return { fallback: config.prefillFallback, thinkTags: config.thinkTags };
-}
-
 export function routeSettings(route: { fallback: PrefillFallback; thinkTags: ThinkTags; supportsAssistantPrefill: boolean | undefined }): PlanSettings {
   return { fallback: route.fallback, thinkTags: route.thinkTags, supportsPrefill: route.supportsAssistantPrefill };
 }

@@ -77,7 +77,3 @@ export class SseParser {
     else if (field === 'event') this.eventName = value;
   }
 }
-
-export function formatSseData(data: string): string {
-  return `data: ${data}\n\n`;
-}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProxyError } from '../errors.js';
+import { ProxyError, errorCode } from '../errors.js';
 import type { CancelSignal } from './client-gone.js';
 import type { UpstreamResponse } from './types.js';
 
@@ -34,7 +34,7 @@ export async function withRetries(
     try {
       response = await send();
     } catch (err) {
-      const code = codeOf(err);
+      const code = errorCode(err);
       if (attempt >= policy.retries || !code || !RETRYABLE_CODES.has(code) || signal.aborted) throw err;
       const delay = backoff(policy, attempt);
       onRetry(code, delay);
@@ -77,14 +77,4 @@ async function wait(ms: number, signal: CancelSignal): Promise<void> {
   } finally {
     signal.removeListener('abort', onGone);
   }
-}
-
-function codeOf(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
