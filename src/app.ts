@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
-import { ClientKeys } from './auth.js';
-import type { Config } from './config/env.js';
-import type { AppContext } from './context.js';
-import { ProxyError } from './errors.js';
-import { loggerOptions } from './logger.js';
+import { ClientKeys } from './auth/keys.js';
+import type { Config, UpstreamSpec } from './config/types.js';
+import { registerChatCompletions } from './doors/chat/route.js';
+import './doors/fastify.js';
+import { registerHealth } from './doors/health.js';
+import { registerMetrics } from './doors/metrics.js';
+import { registerModelInfo } from './doors/model-info.js';
+import { registerModels } from './doors/models.js';
+import { passthroughRoutes } from './doors/passthrough.js';
+import { registerPreview } from './doors/preview.js';
+import { ProxyError, proxyError } from './errors.js';
+import type { AppContext } from './pipeline/context.js';
+import { RequestTelemetry } from './pipeline/telemetry.js';
 import { MockUpstream } from './providers/mock/model.js';
-import { registerChatCompletions } from './routes/chat-completions.js';
-import { registerHealth } from './routes/health.js';
-import { registerMetrics } from './routes/metrics.js';
-import { registerModelInfo } from './routes/model-info.js';
-import { registerPreview } from './routes/preview.js';
-import { Metrics } from './metrics.js';
 import { Router } from './routing/router.js';
-import type { UpstreamSpec } from './routing/spec.js';
-import { registerModels } from './routes/models.js';
-import { passthroughRoutes } from './routes/passthrough.js';
+import { loggerOptions } from './telemetry/logger.js';
+import { Metrics } from './telemetry/metrics.js';
 import { HttpUpstream } from './upstream/http-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
@@ -58,11 +59,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
   app.decorate('proxyContext', context);
   app.decorateRequest('rawBody', null);
-  app.decorateRequest('chatModel', null);
-  app.decorateRequest('prefillKind', null);
-  app.decorateRequest('streamError', null);
-  app.decorateRequest('routeLabel', null);
-  app.decorateRequest('providerId', null);
+  app.decorateRequest('telemetry', null as unknown as RequestTelemetry);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -72,10 +69,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       done(null, JSON.parse(raw.toString('utf8')));
     } catch (err) {
       done(
-        new ProxyError(400, `The request body is not valid JSON: ${(err as Error).message}`, {
-          code: 'invalid_json',
-          cause: err,
-        }),
+        proxyError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, { cause: err }),
         undefined,
       );
     }
@@ -83,6 +77,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
 
   const keys = new ClientKeys(config.proxyApiKeys);
   app.addHook('onRequest', (request, reply, done) => {
+    request.telemetry = new RequestTelemetry(metrics, log, request.id, performance.now());
     reply.header('x-request-id', request.id);
     metrics.inFlight.inc();
     // 'close' comes for every response, finished or cut, unlike onResponse.
@@ -97,11 +92,12 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
 
   app.addHook('onResponse', (request, reply, done) => {
+    const telemetry = request.telemetry;
     metrics.requests.inc({
       route: request.routeOptions.url ?? 'unknown',
-      model: request.routeLabel ?? '',
-      provider: request.providerId ?? '',
-      prefill: request.prefillKind ?? '',
+      model: telemetry.routeLabel ?? '',
+      provider: telemetry.providerId ?? '',
+      prefill: telemetry.prefill ?? '',
       status: reply.statusCode,
     });
     if (!log.isLevelEnabled('info')) return done();
@@ -110,11 +106,12 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
         reqId: request.id,
         method: request.method,
         url: request.url.split('?')[0],
-        model: request.chatModel ?? undefined,
-        provider: request.providerId ?? undefined,
-        prefill: request.prefillKind ?? undefined,
+        model: telemetry.model ?? undefined,
+        provider: telemetry.providerId ?? undefined,
+        prefill: telemetry.prefill ?? undefined,
         status: reply.statusCode,
-        streamError: request.streamError ?? undefined,
+        upstreamCalls: telemetry.upstreamCalls > 1 ? telemetry.upstreamCalls : undefined,
+        streamError: telemetry.streamError ?? undefined,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },
       'request',
@@ -129,6 +126,8 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     }
     if (reply.raw.headersSent || reply.raw.destroyed) return;
     if (proxyError.headers) reply.headers(proxyError.headers);
+    // A door's answers all say how the prefill was served; an error before the answer served none.
+    if (request.routeOptions.config?.door) reply.header('x-prefill', 'none');
     reply.code(proxyError.status).header('content-type', 'application/json; charset=utf-8').send(proxyError.toJSON());
   });
 
@@ -157,22 +156,17 @@ function toProxyError(error: FastifyError | ProxyError): ProxyError {
   if (error instanceof ProxyError) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ProxyError(413, 'The request body is larger than the proxy accepts (BODY_LIMIT_BYTES).', {
-        code: 'request_too_large',
-      });
+      return proxyError('request_too_large', 'The request body is larger than the proxy accepts (BODY_LIMIT_BYTES).');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ProxyError(415, 'Send the request body as JSON with "Content-Type: application/json".', {
-        code: 'unsupported_media_type',
-        param: 'content-type',
-      });
+      return proxyError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".', { param: 'content-type' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ProxyError(400, 'The request body is empty; a JSON object was expected.', { code: 'invalid_json' });
+      return proxyError('invalid_json', 'The request body is empty; a JSON object was expected.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ProxyError(400, 'The Content-Length header does not match the body.', { code: 'invalid_request' });
+      return proxyError('invalid_request', 'The Content-Length header does not match the body.');
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status < 500) return new ProxyError(status, error.message, { code: error.code ?? null });
-  return new ProxyError(500, 'The proxy failed to handle the request.', { code: 'internal_error', cause: error });
+  return proxyError('internal_error', 'The proxy failed to handle the request.', { cause: error });
 }
 
 declare module 'fastify' {

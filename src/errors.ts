@@ -1,7 +1,8 @@
 /**
- * Every failure leaves the proxy in OpenAI's error shape:
- * `{"error": {"message", "type", "param", "code"}}` with a meaningful HTTP status.
- * Codes are stable strings (like undici's `UND_ERR_*`), so clients and tests can match on them.
+ * Every failure the proxy raises itself has a stable code (like undici's `UND_ERR_*`), and each code
+ * one HTTP status and one error type, in the table below. Doors render a ProxyError in their own wire
+ * shape (OpenAI's `{"error": {"message", "type", "param", "code"}}` on Chat Completions and Responses,
+ * Anthropic's on Messages). Upstream errors keep the upstream's own status, type and code.
  */
 
 export type ErrorType =
@@ -12,6 +13,37 @@ export type ErrorType =
   | 'timeout_error'
   | 'server_error';
 
+const spec = (status: number, type: ErrorType) => ({ status, type });
+
+/** The proxy's own error codes: code → status → type. */
+export const ERROR_CODES = {
+  invalid_json: spec(400, 'invalid_request_error'),
+  invalid_request: spec(400, 'invalid_request_error'),
+  invalid_request_body: spec(400, 'invalid_request_error'),
+  request_too_deep: spec(400, 'invalid_request_error'),
+  invalid_prefill_mode: spec(400, 'invalid_request_error'),
+  invalid_prefill_content: spec(400, 'invalid_request_error'),
+  prefill_not_supported: spec(400, 'invalid_request_error'),
+  missing_api_key: spec(401, 'authentication_error'),
+  invalid_api_key: spec(401, 'authentication_error'),
+  model_not_found: spec(404, 'not_found_error'),
+  request_too_large: spec(413, 'invalid_request_error'),
+  unsupported_media_type: spec(415, 'invalid_request_error'),
+  client_closed_request: spec(499, 'invalid_request_error'),
+  internal_error: spec(500, 'server_error'),
+  upstream_error: spec(502, 'upstream_error'),
+  upstream_unreachable: spec(502, 'upstream_error'),
+  upstream_connection_lost: spec(502, 'upstream_error'),
+  upstream_invalid_response: spec(502, 'upstream_error'),
+  upstream_response_too_large: spec(502, 'upstream_error'),
+  upstream_stream_truncated: spec(502, 'upstream_error'),
+  upstream_connect_timeout: spec(504, 'timeout_error'),
+  upstream_headers_timeout: spec(504, 'timeout_error'),
+  upstream_body_timeout: spec(504, 'timeout_error'),
+} as const satisfies Record<string, { status: number; type: ErrorType }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export interface OpenAIErrorBody {
   error: {
     message: string;
@@ -21,19 +53,21 @@ export interface OpenAIErrorBody {
   };
 }
 
+interface ErrorOptions {
+  param?: string | null;
+  cause?: unknown;
+  /** Response headers that belong with the error (an upstream's retry-after). */
+  headers?: Record<string, string>;
+}
+
 export class ProxyError extends Error {
   readonly status: number;
   readonly type: string;
   readonly code: string | number | null;
   readonly param: string | null;
-  /** Response headers that belong with the error (an upstream's retry-after). */
   readonly headers: Record<string, string> | undefined;
 
-  constructor(
-    status: number,
-    message: string,
-    options: { type?: string; code?: string | number | null; param?: string | null; cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
+  constructor(status: number, message: string, options: ErrorOptions & { type?: string; code?: string | number | null } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProxyError';
     this.status = status;
@@ -48,6 +82,15 @@ export class ProxyError extends Error {
   }
 }
 
+/** An error of the proxy's own, its status and type from the table. */
+export function proxyError(code: ErrorCode, message: string, options: ErrorOptions = {}): ProxyError {
+  const { status, type } = ERROR_CODES[code];
+  return new ProxyError(status, message, { ...options, type, code });
+}
+
+export const badRequest = (message: string, param: string | null = null, code: ErrorCode = 'invalid_request') =>
+  proxyError(code, message, { param });
+
 function defaultTypeFor(status: number): ErrorType {
   if (status === 401 || status === 403) return 'authentication_error';
   if (status === 404) return 'not_found_error';
@@ -57,54 +100,34 @@ function defaultTypeFor(status: number): ErrorType {
   return 'invalid_request_error';
 }
 
-export const badRequest = (message: string, param: string | null = null, code = 'invalid_request') =>
-  new ProxyError(400, message, { param, code });
+/** Transport failures (undici and socket codes) as the proxy's codes. */
+const TRANSPORT_ERRORS: Readonly<Record<string, [ErrorCode, string]>> = {
+  UND_ERR_HEADERS_TIMEOUT: ['upstream_headers_timeout', 'The upstream did not answer in time (headers timeout).'],
+  UND_ERR_BODY_TIMEOUT: ['upstream_body_timeout', 'The upstream stopped sending data (body idle timeout).'],
+  UND_ERR_CONNECT_TIMEOUT: ['upstream_connect_timeout', 'Connecting to the upstream timed out.'],
+  ECONNREFUSED: ['upstream_unreachable', 'The upstream refused the connection.'],
+  ENOTFOUND: ['upstream_unreachable', 'The upstream host name could not be resolved.'],
+  EAI_AGAIN: ['upstream_unreachable', 'The upstream host name could not be resolved.'],
+  ECONNRESET: ['upstream_connection_lost', 'The upstream closed the connection unexpectedly.'],
+  EPIPE: ['upstream_connection_lost', 'The upstream closed the connection unexpectedly.'],
+  UND_ERR_SOCKET: ['upstream_connection_lost', 'The upstream closed the connection unexpectedly.'],
+  UND_ERR_CLOSED: ['upstream_connection_lost', 'The upstream closed the connection unexpectedly.'],
+};
 
 /**
  * Maps a transport failure talking to the upstream (undici or Node socket errors) to 502/504.
- * The message names the failure, never the upstream URL's credentials or our API key.
+ * The message names the failure, never the upstream URL's credentials or a key.
  */
 export function upstreamTransportError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  const code = errorCode(err);
-  switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return new ProxyError(504, 'The upstream did not answer in time (headers timeout).', {
-        code: 'upstream_headers_timeout',
-        cause: err,
-      });
-    case 'UND_ERR_BODY_TIMEOUT':
-      return new ProxyError(504, 'The upstream stopped sending data (body idle timeout).', {
-        code: 'upstream_body_timeout',
-        cause: err,
-      });
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return new ProxyError(504, 'Connecting to the upstream timed out.', { code: 'upstream_connect_timeout', cause: err });
-    case 'ECONNREFUSED':
-      return new ProxyError(502, 'The upstream refused the connection.', { code: 'upstream_unreachable', cause: err });
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new ProxyError(502, 'The upstream host name could not be resolved.', {
-        code: 'upstream_unreachable',
-        cause: err,
-      });
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-      return new ProxyError(502, 'The upstream closed the connection unexpectedly.', {
-        code: 'upstream_connection_lost',
-        cause: err,
-      });
-    default:
-      return new ProxyError(502, 'The upstream request failed.', { code: 'upstream_error', cause: err });
-  }
+  const known = TRANSPORT_ERRORS[errorCode(err) ?? ''];
+  if (known) return proxyError(known[0], known[1], { cause: err });
+  return proxyError('upstream_error', 'The upstream request failed.', { cause: err });
 }
 
 /** The first string `code` on an error or its causes (undici wraps socket errors). */
 export function errorCode(err: unknown): string | undefined {
   let current: unknown = err;
-  // undici wraps socket errors; the useful code may sit one or two causes down.
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') return code;
@@ -114,22 +137,18 @@ export function errorCode(err: unknown): string | undefined {
 }
 
 /**
- * Turns an upstream's error body into OpenAI's shape, keeping its status and message.
+ * Turns an upstream's error body into a ProxyError, keeping its status and message.
  * Accepts OpenAI-style `{error:{message}}`, llama.cpp's `{error:{code,message,type}}`,
  * FastAPI-style `{detail}` / `{message}` (vLLM, Mistral) and plain text.
  */
 export function upstreamHttpError(status: number, bodyText: string, retryAfter?: string | string[]): ProxyError {
-  const fallback = `The upstream answered with HTTP ${status}.`;
-  let message = fallback;
+  let message = `The upstream answered with HTTP ${status}.`;
   let type: string | undefined;
   let code: string | number | null = null;
   let param: string | null = null;
   try {
     const parsed = JSON.parse(bodyText) as Record<string, unknown>;
-    const inner = (typeof parsed.error === 'object' && parsed.error !== null ? parsed.error : parsed) as Record<
-      string,
-      unknown
-    >;
+    const inner = (typeof parsed.error === 'object' && parsed.error !== null ? parsed.error : parsed) as Record<string, unknown>;
     const candidate = inner.message ?? inner.detail ?? inner.msg ?? (typeof parsed.error === 'string' ? parsed.error : undefined);
     if (typeof candidate === 'string' && candidate.length > 0) message = candidate;
     else if (candidate !== undefined) message = JSON.stringify(candidate);
@@ -144,4 +163,9 @@ export function upstreamHttpError(status: number, bodyText: string, retryAfter?:
   const safeStatus = status >= 400 && status <= 599 ? status : 502;
   const headers = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined;
   return new ProxyError(safeStatus, message, { type: type ?? defaultTypeFor(safeStatus), code, param, headers });
+}
+
+/** An upstream that answered something the proxy cannot read as its dialect's answer. */
+export function invalidUpstreamResponse(message: string, cause?: unknown): ProxyError {
+  return proxyError('upstream_invalid_response', message, { cause });
 }

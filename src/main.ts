@@ -2,7 +2,8 @@
 // A 4 MB young generation keeps RSS under load near 100 MB instead of 130 MB at no measurable CPU
 // cost (bench/RESULTS.md); npm start and the Docker image pass the same flag.
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config/env.js';
+import { ConfigError, loadConfig } from './config/env.js';
+import type { Config } from './config/types.js';
 
 async function main(): Promise<void> {
   let config: Config;

@@ -1,17 +1,13 @@
 import { z } from 'zod';
-import { PREFILL_MODES, type PrefillMode } from '../prefill/detect.js';
+import { PREFILL_MODES } from '../prefill/detect.js';
 import { parseThinkTags, type ThinkTags } from '../prefill/reasoning.js';
 import { PROVIDER_IDS, providerFor, type ProviderId } from '../providers/index.js';
-import type { RetryPolicy } from '../upstream/retry.js';
-import { globToRegExp, type ModelSpec, type Routing, type UpstreamSpec } from '../routing/spec.js';
 import { ConfigFileError, readConfigFile, type ConfigFile } from './file.js';
+import { globToRegExp } from './glob.js';
+import { FALLBACKS, LOG_LEVELS, type Config, type ModelSpec, type Routing, type UpstreamConfig, type UpstreamSpec } from './types.js';
 import { inferProvider } from './infer-provider.js';
 import { splitUpstreamUrl } from './upstream-url.js';
 
-export const FALLBACKS = ['emulate', 'reject'] as const;
-export type PrefillFallback = (typeof FALLBACKS)[number];
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const positiveMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -39,43 +35,6 @@ const EnvSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   CONFIG_FILE: z.string().optional(),
 });
-
-export interface UpstreamConfig {
-  provider: ProviderId;
-  /** How the provider was chosen, for the start-up log. */
-  providerSource: 'UPSTREAM_PROVIDER' | 'inferred' | 'default';
-  /** Scheme, host and port; undefined for the built-in mock. */
-  origin: string | undefined;
-  /** Path prefix kept in front of every upstream path, without a trailing `/v1` or slash. */
-  basePath: string;
-  apiKey: string | undefined;
-  /** Send the client's own key upstream instead of apiKey (each client brings its own). */
-  keyFromClient: boolean;
-  retry: RetryPolicy;
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-}
-
-export interface Config {
-  host: string;
-  port: number;
-  logLevel: (typeof LOG_LEVELS)[number];
-  prefillMode: PrefillMode;
-  prefillFallback: PrefillFallback;
-  proxyApiKeys: string[];
-  bodyLimitBytes: number;
-  /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
-  shutdownGraceMs: number;
-  /** After SIGTERM, how long `/ready` says 503 while new connections are still accepted. */
-  shutdownDelayMs: number;
-  /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
-  thinkTags: ThinkTags;
-  /** The upstream the environment describes (the one-upstream setup without CONFIG_FILE). */
-  upstream: UpstreamConfig;
-  /** Upstreams and model routing: from CONFIG_FILE, or the environment's one upstream. */
-  routing: Routing;
-}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -1,5 +1,6 @@
-import { badRequest } from '../errors.js';
+import { contentText } from '../chat/content.js';
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
+import { badRequest } from '../errors.js';
 
 export const PREFILL_MODES = ['auto', 'explicit', 'off'] as const;
 export type PrefillMode = (typeof PREFILL_MODES)[number];
@@ -57,23 +58,4 @@ function triggerOf(request: ChatRequest, last: ChatMessage, mode: PrefillMode): 
   if (last.partial === true) return 'partial';
   if (request.continue_final_message === true) return 'continue_final_message';
   return mode === 'auto' ? 'trailing_assistant' : undefined;
-}
-
-/** A message's text: a string as is, an array of text parts joined with nothing between them. */
-export function contentText(content: ChatMessage['content'], index: number): string {
-  if (content === undefined || content === null) return '';
-  if (typeof content === 'string') return content;
-  let text = '';
-  for (let i = 0; i < content.length; i++) {
-    const part = content[i]!;
-    if (part.type !== 'text' || typeof part.text !== 'string') {
-      throw badRequest(
-        'A prefilled assistant message may only contain text parts.',
-        `messages[${index}].content[${i}]`,
-        'invalid_prefill_content',
-      );
-    }
-    text += part.text;
-  }
-  return text;
 }

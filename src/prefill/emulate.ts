@@ -1,12 +1,14 @@
+import { withoutProxyRequestFields } from '../chat/proxy-fields.js';
 import type { ChatRequest } from '../chat/schema.js';
 import type { Prefill } from './detect.js';
-import { renderThinking, type ThinkTags } from './reasoning.js';
+import type { ThinkTags } from './reasoning.js';
+import { renderPartialTurn } from './render.js';
 
 /**
  * For upstreams with no native prefill: the partial answer stays in the history as the assistant's
  * turn, and a user turn asks the model to carry on from its last character. The answer is cleaned of
- * any repeat of the prefix afterwards (see PrefixStripper). The result is an OpenAI-shaped request,
- * which the provider then puts in its own form.
+ * any repeat of the prefix afterwards (see PrefixStripper). The result is a request in the request
+ * model, which the provider then puts in its own form.
  */
 export const CONTINUE_INSTRUCTION =
   'Continue your previous message from exactly where it stops, as if you had never been interrupted. ' +
@@ -18,12 +20,8 @@ export const CONTINUE_INSTRUCTION =
  * reasoning prefix rendered in thinking tags in front of the content), which it may repeat.
  */
 export function emulatedPrefillRequest(request: ChatRequest, prefill: Prefill, tags: ThinkTags): { request: ChatRequest; partial: string } {
-  const body: ChatRequest = { ...request };
-  delete body.echo;
-  delete body.continue_final_message;
-  delete body.reasoning_budget_tokens;
-  const partial =
-    (prefill.reasoning === undefined ? '' : renderThinking(prefill.reasoning, prefill.continues === 'reasoning', tags)) + prefill.prefix;
+  const body = withoutProxyRequestFields(request);
+  const partial = renderPartialTurn(prefill, { reasoning: 'tags', thinkTags: tags }).content;
   body.messages = [
     ...request.messages.slice(0, prefill.index),
     { role: 'assistant', content: partial },

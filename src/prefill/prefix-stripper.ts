@@ -46,11 +46,12 @@ export class PrefixStripper {
     let j = this.matched;
     while (i < text.length && j < target.length) {
       if (text.charCodeAt(i) !== target.charCodeAt(j)) {
-        // Not a repeat: give back everything held, then this piece.
+        // Not a repeat: give back everything held, then this piece (its leading whitespace, if any, is
+        // already among what was held).
         this.done = true;
         const held = this.lead + target.slice(0, this.matched);
         this.lead = '';
-        return held + text;
+        return held + text.slice(start);
       }
       i++;
       j++;
@@ -82,4 +83,19 @@ export class PrefixStripper {
 
 function isWhitespace(code: number): boolean {
   return code === 32 || code === 10 || code === 13 || code === 9;
+}
+
+/**
+ * True when an answer's raw JSON bytes cannot contain a repeat of `target` that PrefixStripper would
+ * remove, so the bytes may go to the client untouched. This re-encodes the stripper's rule on bytes:
+ * it is decided only for targets whose JSON form is unambiguous (printable ASCII without the
+ * characters JSON encoders may escape: quotes, backslashes, slashes, and `<`, `>`, `&`, `'`, which Go
+ * and others write as `\uXXXX`), so no escaping variant can hide a repeat; and with
+ * `skipLeadingWhitespace` the stripper looks for the target without its leading whitespace. A test
+ * holds the two together (test/unit/prefill/prefix-stripper.test.ts).
+ */
+export function cannotHoldRepeat(raw: Buffer, target: string, options: { skipLeadingWhitespace?: boolean } = {}): boolean {
+  const needle = options.skipLeadingWhitespace ? target.trimStart() : target;
+  if (needle.length === 0 || !/^[\x20-\x7e]+$/.test(needle) || /["\\/<>&']/.test(needle)) return false;
+  return !raw.includes(needle);
 }

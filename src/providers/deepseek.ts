@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * DeepSeek: prefix completion is a beta feature. The last message is

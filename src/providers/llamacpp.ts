@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { OPENAI_STYLE, mergeTrailingAssistantTurns, withTrailingAssistant } from './openai-shape.js';
+import { OPENAI_STYLE, mergeTrailingAssistantTurns, withTrailingAssistant } from './openai-chat/request.js';
 
 /**
  * llama.cpp's `llama-server`.

@@ -1,8 +1,9 @@
 import type { ChatMessage, ChatRequest } from '../chat/schema.js';
-import { contentText } from '../prefill/detect.js';
-import { renderThinking } from '../prefill/reasoning.js';
+import { contentText } from '../chat/content.js';
+import { renderPartialTurn } from '../prefill/render.js';
 import type { JsonBody, Provider } from './types.js';
-import { OPENAI_STYLE } from './openai-shape.js';
+import { openAIChatAnswers } from './openai-chat/answers.js';
+import { OPENAI_STYLE } from './openai-chat/request.js';
 
 /**
  * Mistral: `prefix: true` on the last assistant message. Its answer repeats the prefix (its docs slice
@@ -73,17 +74,15 @@ export const mistral: Provider = {
   ...OPENAI_STYLE,
   id: 'mistral',
   nativeForm: 'prefix=true on the last assistant message (the prefix is repeated in the answer)',
+  // Mistral puts usage on the last content chunk: a rewritten stream is rewritten to its end, so the
+  // client gets OpenAI's separate usage chunk.
+  answers: { ...openAIChatAnswers, rawOnceSettled: false },
   forwardRequest: (request) => ({ body: toMistralRequest(request) }),
   prefillRequest(request, prefill, options) {
     // Mistral has no field for a reasoning prefix: it is rendered in thinking tags in the content.
-    const thinking = prefill.reasoning === undefined ? '' : renderThinking(prefill.reasoning, prefill.continues === 'reasoning', options.thinkTags);
-    const content = thinking + prefill.prefix;
+    const turn = renderPartialTurn(prefill, { reasoning: 'tags', thinkTags: options.thinkTags });
     const messages = request.messages.slice(0, prefill.index + 1);
-    messages[prefill.index] = { role: 'assistant', content };
-    return {
-      body: toMistralRequest({ ...request, messages }, prefill.index),
-      repeated: content,
-      thinkingInContent: prefill.reasoning === undefined ? undefined : { startsInside: prefill.continues === 'reasoning' },
-    };
+    messages[prefill.index] = { role: 'assistant', content: turn.content };
+    return { body: toMistralRequest({ ...request, messages }, prefill.index), repeated: turn.content, thinkingInContent: turn.thinkingInContent };
   },
 };

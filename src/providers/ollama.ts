@@ -1,5 +1,5 @@
 import type { Provider } from './types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * Ollama's OpenAI-compatible endpoint continues a trailing assistant message (how well depends on the

@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, forwardWithoutProxyFields } from './openai-shape.js';
+import { OPENAI_STYLE, forwardWithoutProxyFields } from './openai-chat/request.js';
 
 /**
  * OpenAI and any OpenAI-compatible server whose prefill behaviour is unknown: no native prefill, so
@@ -13,9 +13,6 @@ function withoutPrefill(id: ProviderId): Provider {
     nativeForm: 'none',
     supportsPrefill: () => false,
     forwardRequest: forwardWithoutProxyFields,
-    prefillRequest() {
-      throw new Error(`${id} has no native prefill; the fallback applies`);
-    },
   };
 }
 

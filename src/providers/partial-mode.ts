@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../chat/schema.js';
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * Moonshot's Kimi and Alibaba's DashScope (Qwen, compatible mode): "partial mode", `partial: true` on

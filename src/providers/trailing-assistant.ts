@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, forwardWithoutProxyFields, trailingAssistantPrefill } from './openai-shape.js';
+import { OPENAI_STYLE, forwardWithoutProxyFields, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * Groq and OpenRouter continue a trailing assistant message. Whether they repeat the prefix is not

@@ -1,7 +1,9 @@
+import type { Answer, AnswerEvent } from '../answer/types.js';
 import type { ChatRequest } from '../chat/schema.js';
+import type { AnswerPlan } from '../prefill/answer-plan.js';
 import type { Prefill } from '../prefill/detect.js';
 import type { ThinkTags } from '../prefill/reasoning.js';
-import type { SseEvent } from '../sse/parser.js';
+import type { CapabilityMemory } from './capability-memory.js';
 
 export const PROVIDER_IDS = [
   'mock',
@@ -53,6 +55,25 @@ export interface NativePrefillRequest extends UpstreamBody {
   thinkingInContent?: { startsInside: boolean };
 }
 
+/** One upstream call, planned: where it goes, what it sends, what its answer needs. */
+export interface UpstreamCall {
+  /** Path below the upstream's base path. */
+  path: string;
+  /** Raw client bytes (forwarded untouched) or a JSON body in the upstream's form. */
+  body: Buffer | JsonBody;
+  answer: AnswerPlan;
+  /** How this call's answer reads, when not as the provider's usual answers (llama.cpp's raw route). */
+  answers?: AnswerDecoder;
+}
+
+/** What a provider may use just before a call: side requests to its upstream, and what it learned. */
+export interface ProviderCallContext {
+  /** A request to the same upstream with the call's headers, its JSON answer read whole (bounded). */
+  sideRequest(path: string, body: JsonBody): Promise<{ status: number; body: unknown }>;
+  /** What was learned about this upstream at run time. */
+  memory: CapabilityMemory<unknown>;
+}
+
 /** What a provider wants after an upstream error on a prefill request. */
 export type ErrorRecovery =
   /** Send this adjusted body once more. */
@@ -60,54 +81,69 @@ export type ErrorRecovery =
   /** The upstream cannot prefill this request after all: apply PREFILL_FALLBACK. */
   | { fallback: true };
 
-/** One OpenAI chat-completion chunk, or the end of the stream, or an error to pass on. */
-export type TranslatedEvent =
-  | { kind: 'chunk'; chunk: Record<string, unknown> }
-  /** Passed on exactly as received (usage-only chunks, comments' absence aside, unknown events). */
-  | { kind: 'raw'; event: string | undefined; data: string }
-  | { kind: 'done' }
-  | { kind: 'error'; error: { message: string; type: string; param: string | null; code: string | number | null } };
+/** The wire formats answers come in. A door that speaks the upstream's format can take its bytes untouched. */
+export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'llamacpp-completion';
 
-export interface StreamTranslator {
-  /** Turns one upstream SSE event into what the client should see, in order. */
-  translate(event: SseEvent): TranslatedEvent[];
-  /** The upstream ended the stream: anything owed (an error for a stream cut short). */
-  end?(): TranslatedEvent[];
+/** Turns an upstream's streamed answer, as bytes arrive, into the pipeline's events. */
+export interface StreamDecoder {
+  write(bytes: Buffer): void;
+  /** For SSE dialects: nothing of a next event has been read yet (the stream may switch to raw bytes here). */
+  readonly atEventBoundary?: boolean;
+  /** The upstream ended the stream. */
+  end(): void;
 }
 
-/** For upstreams that do not speak OpenAI Chat Completions: their answers, translated. */
-export interface ResponseDialect {
-  completion(body: unknown, request: ChatRequest): Record<string, unknown>;
-  streamTranslator(request: ChatRequest): StreamTranslator;
+/** How a provider's answers read: whole and streamed, into the pipeline's door-neutral answer. */
+export interface AnswerDecoder {
+  readonly wire: WireFormat;
+  /**
+   * A rewritten stream may pass the rest of its bytes untouched once the prefix question is settled:
+   * false for upstreams whose streams stray from their wire format's conventions (Mistral's usage on
+   * the last content chunk), which the proxy must keep rewriting.
+   */
+  readonly rawOnceSettled: boolean;
+  /** True when these bytes, the end of a stream passed untouched, end with the wire format's end-of-stream marker. */
+  endsWithTerminator(bytes: Buffer): boolean;
+  /** A whole answer's parsed JSON body; throws on a body that is not this dialect's answer. */
+  whole(body: unknown, request: ChatRequest): Answer;
+  /** A decoder for one streamed answer; events go to `emit` in order. */
+  stream(request: ChatRequest, emit: (event: AnswerEvent) => void): StreamDecoder;
 }
 
 /**
  * One upstream dialect. Each provider module owns its quirks: how prefill is expressed, how the key is
  * sent, which paths and fields it takes, whether the prefix comes back in the answer, which of its
- * errors deserve a second try, and (for non-OpenAI APIs) how its answers translate.
+ * errors deserve a second try, and how its answers read.
  */
 export interface Provider {
   readonly id: ProviderId;
-  /** How prefill is expressed upstream, in words (shown in logs and model info). */
+  /** How prefill is expressed upstream, in words (shown in logs and model info); 'none' without one. */
   readonly nativeForm: string;
-  /** Chat Completions path below the upstream's base path. */
+  /** Chat path below the upstream's base path. */
   readonly chatPath: string;
   /** Model list path below the upstream's base path. */
   readonly modelsPath: string;
+  readonly answers: AnswerDecoder;
   authHeaders(apiKey: string | undefined): Record<string, string>;
+  /**
+   * The request in the upstream's native prefill form. Absent for upstreams with no native prefill
+   * (the fallback applies); called only when `supportsPrefill` says yes.
+   */
+  prefillRequest?(request: ChatRequest, prefill: Prefill, options: PrefillOptions): NativePrefillRequest;
   /** Whether the upstream can continue this request's partial assistant message itself. */
   supportsPrefill(request: ChatRequest): boolean;
-  /** The request in the upstream's native prefill form. Only called when `supportsPrefill`. */
-  prefillRequest(request: ChatRequest, prefill: Prefill, options: PrefillOptions): NativePrefillRequest;
   /**
    * A request that is not a native prefill (an ordinary one, or an emulated prefill) in the upstream's
    * form; undefined means the client's own bytes can go as they are.
    */
   forwardRequest(request: ChatRequest, rewritten: boolean): UpstreamBody | undefined;
+  /**
+   * An asynchronous last look at a native prefill call before it is sent, for what depends on the
+   * server rather than the request (llama.cpp: what its chat template renders). Returns the call to send.
+   */
+  prepareCall?(context: ProviderCallContext, request: ChatRequest, prefill: Prefill, call: UpstreamCall, options: PrefillOptions): Promise<UpstreamCall>;
   /** What to do after an upstream error on a native prefill request; undefined passes the error on. */
   recoverFromError?(status: number, errorText: string, body: JsonBody): ErrorRecovery | undefined;
-  /** Present when answers are not OpenAI-shaped and must be translated. */
-  readonly dialect?: ResponseDialect;
   /** The upstream bounds thinking itself when given `reasoning_budget_tokens` (Anthropic's budget_tokens). */
   readonly nativeThinkingBudget?: boolean;
   /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */

@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * vLLM, and the servers that copied its chat-template parameters (SGLang, TGI, TabbyAPI):

@@ -1,9 +1,8 @@
-import type { Config, PrefillFallback } from '../config/env.js';
+import type { Config, ModelSpec, PrefillFallback, Routing, UpstreamSpec } from '../config/types.js';
 import type { PrefillMode } from '../prefill/detect.js';
 import type { ThinkTags } from '../prefill/reasoning.js';
 import { providerFor, type Provider } from '../providers/index.js';
 import type { Upstream } from '../upstream/types.js';
-import type { ModelSpec, Routing, UpstreamSpec } from './spec.js';
 
 /** An upstream ready for requests: its configuration, its dialect and its connection pool. */
 export interface Target {

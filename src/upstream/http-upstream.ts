@@ -1,6 +1,12 @@
 import { Pool } from 'undici';
-import type { UpstreamConfig } from '../config/env.js';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from './types.js';
+
+/** Timeouts of an upstream's connection pool. */
+export interface PoolSettings {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
 
 /**
  * One keep-alive undici pool per upstream origin. undici's `request` (not `fetch`) keeps the hot path
@@ -11,7 +17,7 @@ export class HttpUpstream implements Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
 
-  constructor(config: UpstreamConfig & { origin: string }) {
+  constructor(config: PoolSettings & { origin: string; basePath: string }) {
     this.basePath = config.basePath;
     this.description = `${config.origin}${config.basePath}`;
     this.pool = new Pool(config.origin, {

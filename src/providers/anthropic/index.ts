@@ -1,7 +1,7 @@
 import type { ChatRequest } from '../../chat/schema.js';
 import type { Provider } from '../types.js';
 import { thinkingOf, toAnthropicRequest } from './request.js';
-import { anthropicDialect } from './response.js';
+import { anthropicAnswers } from './answers.js';
 
 /**
  * Anthropic's Messages API, translated both ways. Prefill is a trailing assistant turn, whose text must
@@ -48,7 +48,7 @@ export const anthropic: Provider = {
     }
     return undefined;
   },
-  dialect: anthropicDialect,
+  answers: anthropicAnswers,
   // reasoning_budget_tokens becomes thinking.budget_tokens (request.ts).
   nativeThinkingBudget: true,
 };

@@ -1,5 +1,5 @@
 import type { Provider } from '../types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from '../openai-shape.js';
+import { OPENAI_STYLE, trailingAssistantPrefill } from '../openai-chat/request.js';
 
 /**
  * The built-in mock model (see ./model.ts). Its native form is DeepSeek-style `prefix: true`, so a bare

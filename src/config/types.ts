@@ -1,0 +1,79 @@
+import type { PrefillMode } from '../prefill/detect.js';
+import type { ThinkTags } from '../prefill/reasoning.js';
+import type { ProviderId } from '../providers/types.js';
+import type { PoolSettings } from '../upstream/http-upstream.js';
+import type { RetryPolicy } from '../upstream/retry.js';
+
+/** The configuration's types: what the environment and the config file turn into. */
+
+export const FALLBACKS = ['emulate', 'reject'] as const;
+export type PrefillFallback = (typeof FALLBACKS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface UpstreamConfig extends PoolSettings {
+  provider: ProviderId;
+  /** How the provider was chosen, for the start-up log. */
+  providerSource: 'UPSTREAM_PROVIDER' | 'inferred' | 'default';
+  /** Scheme, host and port; undefined for the built-in mock. */
+  origin: string | undefined;
+  /** Path prefix kept in front of every upstream path, without a trailing `/v1` or slash. */
+  basePath: string;
+  apiKey: string | undefined;
+  /** Send the client's own key upstream instead of apiKey (each client brings its own). */
+  keyFromClient: boolean;
+  retry: RetryPolicy;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  prefillMode: PrefillMode;
+  prefillFallback: PrefillFallback;
+  proxyApiKeys: string[];
+  bodyLimitBytes: number;
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+  /** After SIGTERM, how long `/ready` says 503 while new connections are still accepted. */
+  shutdownDelayMs: number;
+  /** Tags a model wraps its thinking in, for upstreams without a native reasoning field. */
+  thinkTags: ThinkTags;
+  /** The upstream the environment describes (the one-upstream setup without CONFIG_FILE). */
+  upstream: UpstreamConfig;
+  /** Upstreams and model routing: from CONFIG_FILE, or the environment's one upstream. */
+  routing: Routing;
+}
+
+/** One upstream, as configured (from the environment, or an entry of the config file). */
+export interface UpstreamSpec extends UpstreamConfig {
+  name: string;
+  prefillMode?: PrefillMode;
+  prefillFallback?: PrefillFallback;
+  thinkTags?: ThinkTags;
+}
+
+/** One model entry of the config file. */
+export interface ModelSpec {
+  /** As written: an exact name, or a pattern with `*`. */
+  name: string;
+  /** Set for names with `*`. */
+  pattern: RegExp | undefined;
+  upstream: string;
+  upstreamModel?: string;
+  aliases: string[];
+  supportsAssistantPrefill?: boolean;
+  prefillMode?: PrefillMode;
+  prefillFallback?: PrefillFallback;
+  thinkTags?: ThinkTags;
+}
+
+export interface Routing {
+  upstreams: UpstreamSpec[];
+  models: ModelSpec[];
+  /** Where requests for models not listed go; undefined: they are a 404. */
+  defaultUpstream: string | undefined;
+  /** `environment`, or the config file's path. */
+  source: string;
+}
+

@@ -1,0 +1,38 @@
+import type { FastifyReply } from 'fastify';
+import type { Door, PipelineResult, Prepared } from '../pipeline/types.js';
+
+/**
+ * Writes a pipeline result through the door's wire format: the upstream's bytes as they came, a whole
+ * answer encoded, or the stream. Every answer says how the prefill was served (`x-prefill`), and whole
+ * answers what the proxy's own time was (`Server-Timing: upstream;dur=…, proxy;dur=…`).
+ */
+export function sendResult(reply: FastifyReply, result: PipelineResult, door: Door, prepared: Prepared): FastifyReply {
+  reply.code(result.status).headers(result.headers).header('x-prefill', result.prefill);
+  switch (result.kind) {
+    case 'bytes':
+      serverTiming(reply);
+      if (result.length !== undefined && !Buffer.isBuffer(result.body)) reply.header('content-length', String(result.length));
+      return reply.send(result.body);
+    case 'answer':
+      serverTiming(reply);
+      return reply.header('content-type', 'application/json; charset=utf-8').send(door.encodeAnswer(result.answer, prepared));
+    case 'stream':
+      return reply
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('x-accel-buffering', 'no')
+        .send(result.body);
+    default: {
+      const unexpected: never = result;
+      throw new Error(`unknown result ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
+
+function serverTiming(reply: FastifyReply): void {
+  const telemetry = reply.request.telemetry;
+  const upstreamMs = telemetry.upstreamMs;
+  const proxyMs = Math.max(0, reply.elapsedTime - upstreamMs);
+  telemetry.overhead(proxyMs);
+  reply.header('server-timing', `upstream;dur=${upstreamMs.toFixed(2)}, proxy;dur=${proxyMs.toFixed(2)}`);
+}

@@ -1,0 +1,114 @@
+import { badRequest, invalidUpstreamResponse, upstreamHttpError, upstreamTransportError, ProxyError } from '../errors.js';
+import type { Prefill } from '../prefill/detect.js';
+import type { JsonBody, Provider } from '../providers/types.js';
+import type { CancelSignal } from '../upstream/client-gone.js';
+import { readBodyText } from '../upstream/read-body.js';
+import { withRetries, type RetryPolicy } from '../upstream/retry.js';
+import type { Upstream, UpstreamResponse } from '../upstream/types.js';
+import type { ChatRequest } from '../chat/schema.js';
+import { planFallback, type PlanSettings } from './plan.js';
+import type { RequestTelemetry } from './telemetry.js';
+import type { CallPlan } from './types.js';
+
+/** Upstream error bodies and answers read whole are bounded by this. */
+export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** What every upstream call of one request shares. */
+export interface CallContext {
+  provider: Provider;
+  upstream: Upstream;
+  settings: PlanSettings;
+  headers: Record<string, string>;
+  signal: CancelSignal;
+  retry: RetryPolicy;
+  telemetry: RequestTelemetry;
+  /** Streamed calls must be answered with an event stream. */
+  stream: boolean;
+}
+
+/** A successful upstream answer (status < 400, body not yet read) and the plan that produced it. */
+export interface Exchange {
+  plan: CallPlan;
+  response: UpstreamResponse;
+}
+
+function serialize(body: Buffer | JsonBody): Buffer | string {
+  if (Buffer.isBuffer(body)) return body;
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    // JSON.stringify recurses: a body nested thousands of levels deep exhausts the stack.
+    if (err instanceof RangeError) throw badRequest('The request is nested too deeply.', null, 'request_too_deep');
+    throw err;
+  }
+}
+
+/**
+ * Sends one planned call: retried where the request cannot have reached the model, with the provider's
+ * one chance to recover from an error on a native prefill (an adjusted body, or the fallback). Every
+ * answer and failure is reported to the request's telemetry here. Any error becomes a ProxyError.
+ */
+export async function callUpstream(context: CallContext, chat: ChatRequest, prefill: Prefill | undefined, plan: CallPlan): Promise<Exchange> {
+  try {
+    return await send(context, chat, prefill, plan);
+  } catch (err) {
+    const error = err instanceof ProxyError ? err : upstreamTransportError(err);
+    if (!isClientError(error)) context.telemetry.upstreamFailed(error);
+    throw error;
+  }
+}
+
+/** Errors that are the client's, not the upstream's. */
+function isClientError(error: ProxyError): boolean {
+  return error.code === 'prefill_not_supported' || error.code === 'request_too_deep' || error.code === 'client_closed_request';
+}
+
+async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | undefined, plan: CallPlan): Promise<Exchange> {
+  const { provider, telemetry } = context;
+  let response = await attempt(context, plan);
+  if (response.statusCode < 400) return { plan, response: checked(context, response) };
+  const errorText = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
+  const recovery =
+    plan.answer.kind === 'native' && prefill && !Buffer.isBuffer(plan.body) ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody) : undefined;
+  if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers['retry-after']);
+  let next: CallPlan;
+  if ('fallback' in recovery) {
+    telemetry.note({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
+    next = planFallback(provider, context.settings, chat, prefill!);
+  } else {
+    telemetry.note({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
+    next = { ...plan, body: recovery.retryBody };
+  }
+  response = await attempt(context, next);
+  if (response.statusCode >= 400) {
+    throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES), response.headers['retry-after']);
+  }
+  return { plan: next, response: checked(context, response) };
+}
+
+async function attempt(context: CallContext, plan: CallPlan): Promise<UpstreamResponse> {
+  const { upstream, headers, signal, telemetry } = context;
+  const body = serialize(plan.body);
+  const started = performance.now();
+  try {
+    const response = await withRetries(
+      context.retry,
+      signal,
+      () => upstream.request({ method: 'POST', path: plan.path, headers, body, signal }),
+      (reason, delayMs) => telemetry.retrying(reason, delayMs),
+    );
+    telemetry.upstreamAnswered(performance.now() - started);
+    return response;
+  } catch (err) {
+    throw upstreamTransportError(err);
+  }
+}
+
+/** A streamed call must be answered with an event stream; anything else is the upstream's fault. */
+function checked(context: CallContext, response: UpstreamResponse): UpstreamResponse {
+  if (!context.stream) return response;
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (contentType.includes('text/event-stream')) return response;
+  response.body.resume();
+  throw invalidUpstreamResponse(`The upstream answered a streaming request with "${contentType || 'no content type'}" instead of an event stream.`);
+}

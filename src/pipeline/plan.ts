@@ -1,0 +1,90 @@
+import type { ChatRequest } from '../chat/schema.js';
+import type { PrefillFallback } from '../config/types.js';
+import { proxyError } from '../errors.js';
+import type { AnswerPlan } from '../prefill/answer-plan.js';
+import type { Prefill } from '../prefill/detect.js';
+import { emulatedPrefillRequest } from '../prefill/emulate.js';
+import type { ThinkTags } from '../prefill/reasoning.js';
+import type { JsonBody, Provider } from '../providers/types.js';
+import type { CallPlan } from './types.js';
+
+/** What decides a call's form besides the request: the route's prefill settings. */
+export interface PlanSettings {
+  fallback: PrefillFallback;
+  thinkTags: ThinkTags;
+  /** A model's configured `supports_assistant_prefill`, overriding what the provider says. */
+  supportsPrefill?: boolean;
+}
+
+export function routeSettings(route: { fallback: PrefillFallback; thinkTags: ThinkTags; supportsAssistantPrefill: boolean | undefined }): PlanSettings {
+  return { fallback: route.fallback, thinkTags: route.thinkTags, supportsPrefill: route.supportsAssistantPrefill };
+}
+
+/** Whether this upstream continues this request's partial assistant message itself. */
+export function canPrefillNatively(provider: Provider, settings: Pick<PlanSettings, 'supportsPrefill'>, request: ChatRequest): boolean {
+  if (!provider.prefillRequest) return false;
+  return settings.supportsPrefill ?? provider.supportsPrefill(request);
+}
+
+/** Decides what goes upstream for one call and what must happen to its answer. */
+export function planCall(
+  provider: Provider,
+  settings: PlanSettings,
+  request: ChatRequest,
+  prefill: Prefill | undefined,
+  /** The client's bytes, when the request is as the client sent it; undefined for a rewritten one. */
+  rawBody: Buffer | undefined,
+): CallPlan {
+  if (!prefill) {
+    const upstream = provider.forwardRequest(request, rawBody === undefined);
+    return {
+      path: upstream?.path ?? provider.chatPath,
+      body: upstream?.body ?? rawBody ?? (request as JsonBody),
+      answer: { kind: 'none', prefix: '', echo: false },
+    };
+  }
+  if (!provider.prefillRequest || !canPrefillNatively(provider, settings, request)) return planFallback(provider, settings, request, prefill);
+  const native = provider.prefillRequest(request, prefill, { thinkTags: settings.thinkTags });
+  return {
+    path: native.path ?? provider.chatPath,
+    body: native.body,
+    answer: prefillAnswer('native', request, prefill, {
+      repeated: native.repeated ? { text: native.repeated, skipLeadingWhitespace: false } : undefined,
+      thinkingInContent: native.thinkingInContent ? { tags: settings.thinkTags, ...native.thinkingInContent } : undefined,
+    }),
+  };
+}
+
+/** One builder for every prefill's answer plan. */
+function prefillAnswer(kind: 'native' | 'emulated', request: ChatRequest, prefill: Prefill, rewrite: Pick<AnswerPlan, 'repeated' | 'thinkingInContent'>): AnswerPlan {
+  return {
+    kind,
+    manyChoices: typeof request.n === 'number' && request.n > 1,
+    prefix: prefill.prefix,
+    reasoningPrefix: prefill.reasoning,
+    echo: request.echo === true,
+    ...rewrite,
+  };
+}
+
+/** PREFILL_FALLBACK for a request the upstream cannot prefill: emulate it, or refuse it clearly. */
+export function planFallback(provider: Provider, settings: PlanSettings, request: ChatRequest, prefill: Prefill): CallPlan {
+  if (settings.fallback === 'reject') {
+    throw proxyError(
+      'prefill_not_supported',
+      `The upstream (${provider.id}) cannot continue a partial assistant message for this request, and PREFILL_FALLBACK=reject. ` +
+        'Send the request without a trailing assistant message, or mark it "prefix": false.',
+      { param: `messages[${prefill.index}]` },
+    );
+  }
+  const emulated = emulatedPrefillRequest(request, prefill, settings.thinkTags);
+  const upstream = provider.forwardRequest(emulated.request, true) ?? { body: emulated.request as JsonBody };
+  return {
+    path: upstream.path ?? provider.chatPath,
+    body: upstream.body,
+    answer: prefillAnswer('emulated', request, prefill, {
+      repeated: { text: emulated.partial, skipLeadingWhitespace: true },
+      thinkingInContent: prefill.reasoning === undefined ? undefined : { tags: settings.thinkTags, startsInside: prefill.continues === 'reasoning' },
+    }),
+  };
+}

@@ -1,0 +1,27 @@
+import type { CancelSignal } from '../upstream/client-gone.js';
+import type { CallContext } from './call.js';
+import { routeSettings } from './plan.js';
+import { runStream } from './stream.js';
+import type { RequestTelemetry } from './telemetry.js';
+import type { Door, PipelineResult, Prepared } from './types.js';
+import { runWhole } from './whole.js';
+
+/**
+ * The pipeline's second half: call the upstream (retries, recovery, fallback), then read the answer
+ * whole or relay it as a stream, through the follow-up stage when one applies. The result is
+ * door-neutral (or the upstream's own bytes, when the door speaks the upstream's format).
+ */
+export function run(prepared: Prepared, door: Door, signal: CancelSignal, telemetry: RequestTelemetry): Promise<PipelineResult> {
+  const { provider, client, spec } = prepared.route.target;
+  const call: CallContext = {
+    provider,
+    upstream: client,
+    settings: routeSettings(prepared.route),
+    headers: prepared.upstreamHeaders,
+    signal,
+    retry: spec.retry,
+    telemetry,
+    stream: prepared.request.options.stream,
+  };
+  return prepared.request.options.stream ? runStream(call, prepared, door, signal) : runWhole(call, prepared, door);
+}

@@ -1,0 +1,122 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Answer, AnswerEvent } from '../answer/types.js';
+import type { ChatRequest } from '../chat/schema.js';
+import type { ProxyError } from '../errors.js';
+import type { AnswerPlan } from '../prefill/answer-plan.js';
+import type { Prefill, PrefillMode } from '../prefill/detect.js';
+import type { UpstreamCall, WireFormat } from '../providers/types.js';
+import type { Route } from '../routing/router.js';
+
+/**
+ * The pipeline's request and result. A door (an HTTP front door: Chat Completions, ...) turns its wire
+ * format into a PipelineRequest and a PipelineResult back into its wire format; everything between
+ * (routing, prefill detection, the upstream calls, rewriting the answer) is door-neutral.
+ */
+
+export type DoorId = 'chat';
+
+/** How the client wants its answer, read by the door from its own wire format. */
+export interface AnswerOptions {
+  stream: boolean;
+  /** Give the prefixes back in front of the continuation. */
+  echo: boolean;
+  /** Streams: usage goes to the client at the end (Chat Completions: `stream_options.include_usage`). */
+  includeUsage: boolean;
+  /** The proxy's thinking budget, in tokens. */
+  thinkingBudget: number | undefined;
+}
+
+export interface PipelineRequest {
+  door: DoorId;
+  /** The conversation in the request model (OpenAI's message list, which every provider reads). */
+  chat: ChatRequest;
+  /** The client's bytes, when they are the request model's own JSON and may go upstream untouched. */
+  raw: Buffer | undefined;
+  options: AnswerOptions;
+  /** The client's headers: `x-prefill-mode`, its key (for UPSTREAM_KEY_FROM_CLIENT), headers to forward. */
+  headers: IncomingHttpHeaders;
+}
+
+/** One upstream call, planned: where it goes, what it sends, what its answer needs. */
+export type CallPlan = UpstreamCall;
+
+/** A request, routed and decided: everything needed to call the upstream, or to preview the call. */
+export interface Prepared {
+  request: PipelineRequest;
+  route: Route;
+  /** The conversation as the upstream gets it (the model renamed to the upstream's name). */
+  chat: ChatRequest;
+  /** The model name changed on the way: the client's bytes cannot go as they are. */
+  renamed: boolean;
+  mode: PrefillMode;
+  prefill: Prefill | undefined;
+  /** Headers for every upstream call of this request (the key included). */
+  upstreamHeaders: Record<string, string>;
+  /** The stage that may call again with a prefill (the thinking budget), when one applies. */
+  stage: FollowUpStage | undefined;
+  /** The first call. */
+  first: PlannedCall;
+}
+
+/** A call's request in the request model, with its prefill, and its plan. */
+export interface PlannedCall {
+  chat: ChatRequest;
+  prefill: Prefill | undefined;
+  plan: CallPlan;
+}
+
+/** What the answer holds so far, over all calls: the model's own text (no echo) of choice 0. */
+export interface SoFar {
+  reasoning: string;
+  content: string;
+  /** The last call's finish reason. */
+  finishReason: string | null;
+  /** Completion tokens over all calls (from usage where the upstream reported it). */
+  completionTokens: number;
+  /** The last call's completion tokens, when reported. */
+  lastCallTokens: number | undefined;
+  calls: number;
+}
+
+/**
+ * A stage of the "call again with what we have so far as a prefill" loop. The thinking budget is one;
+ * continuing past the output limit and resuming a broken stream build on the same loop.
+ */
+export interface FollowUpStage {
+  readonly name: string;
+  /** The first call's request and prefill (the client's, or adjusted: capped at a budget). */
+  first(prepared: Omit<Prepared, 'first' | 'stage'>): { chat: ChatRequest; prefill: Prefill | undefined; splitThinking: boolean };
+  /** After a call: the next call's request and prefill, or undefined when the answer is complete. */
+  next(soFar: SoFar): { chat: ChatRequest; prefill: Prefill } | undefined;
+}
+
+/** What a door gives the pipeline: how its wire format encodes answers. */
+export interface Door {
+  readonly id: DoorId;
+  /** The upstream wire format whose bytes this door can pass on untouched. */
+  readonly wire: WireFormat;
+  /** A whole answer as the response body. */
+  encodeAnswer(answer: Answer, prepared: Prepared): string;
+  /** An encoder for one streamed answer. */
+  streamEncoder(prepared: Prepared): StreamEncoder;
+}
+
+/** Encodes a streamed answer's events in a door's wire format. */
+export interface StreamEncoder {
+  /** One event's bytes for the client ('' for nothing). */
+  event(event: AnswerEvent): string;
+  /** The answer is complete: what closes the stream (Chat Completions: `[DONE]`). */
+  end(): string;
+  /** The answer failed mid-way: the door's error event (the stream then ends without its closing marker). */
+  error(error: ProxyError): string;
+}
+
+/** The pipeline's result, before anything is written to the client. */
+export type PipelineResult =
+  /** The upstream's own bytes, in the door's wire format: they go as they came. */
+  | { kind: 'bytes'; status: number; headers: Record<string, string | string[]>; body: Buffer | Readable; length: number | undefined; prefill: AnswerPlan['kind'] }
+  /** A whole answer, for the door to encode. */
+  | { kind: 'answer'; status: number; headers: Record<string, string | string[]>; answer: Answer; prefill: AnswerPlan['kind'] }
+  /** A streamed answer: the door's bytes, produced as the upstream answers. */
+  | { kind: 'stream'; status: number; headers: Record<string, string | string[]>; body: Readable; prefill: AnswerPlan['kind'] };

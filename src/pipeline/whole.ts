@@ -1,0 +1,115 @@
+import type { Answer } from '../answer/types.js';
+import { addUsage } from '../answer/usage.js';
+import { invalidUpstreamResponse } from '../errors.js';
+import { needsRewrite } from '../prefill/answer-plan.js';
+import { cannotHoldRepeat } from '../prefill/prefix-stripper.js';
+import { clientResponseHeaders } from '../upstream/headers.js';
+import { readBody } from '../upstream/read-body.js';
+import { MAX_UPSTREAM_BODY_BYTES, callUpstream, type CallContext, type Exchange } from './call.js';
+import { planCall } from './plan.js';
+import { rewriteAnswer } from './rewrite.js';
+import type { Door, PipelineResult, Prepared, SoFar } from './types.js';
+
+/** Answers up to this size are read whole and sent in one write; larger ones are piped. */
+const SMALL_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * A whole (non-streamed) answer. With nothing to rewrite and a door that speaks the upstream's wire
+ * format, the upstream's bytes go as they came; otherwise the answer is read, decoded, rewritten, and
+ * handed to the door to encode. With a follow-up stage, the calls' answers become one.
+ */
+export async function runWhole(call: CallContext, prepared: Prepared, door: Door): Promise<PipelineResult> {
+  if (prepared.stage) return runWholeLoop(call, prepared);
+  const started = performance.now();
+  const { first } = prepared;
+  const exchange = await callUpstream(call, first.chat, first.prefill, first.plan);
+  const { plan, response } = exchange;
+  const headers = clientResponseHeaders(response.headers);
+  const prefill = plan.answer.kind;
+  const sameWire = door.wire === call.provider.answers.wire;
+  const length = Number(response.headers['content-length']);
+  const knownLength = length >= 0 ? length : undefined;
+  if (sameWire && !needsRewrite(plan.answer)) {
+    // The bytes go as they came; a small answer read whole costs far less than a piped stream.
+    if (knownLength !== undefined && knownLength <= SMALL_ANSWER_BYTES) {
+      const body = await readBody(response.body, SMALL_ANSWER_BYTES, knownLength);
+      call.telemetry.upstreamMs += performance.now() - started;
+      return { kind: 'bytes', status: response.statusCode, headers, body, length: body.length, prefill };
+    }
+    call.telemetry.upstreamMs += performance.now() - started;
+    return { kind: 'bytes', status: response.statusCode, headers, body: response.body, length: Number.isFinite(length) ? length : undefined, prefill };
+  }
+  const raw = await readBody(response.body, MAX_UPSTREAM_BODY_BYTES, knownLength);
+  call.telemetry.upstreamMs += performance.now() - started;
+  const answerPlan = plan.answer;
+  if (sameWire && answerPlan.repeated && !answerPlan.echo && !answerPlan.thinkingInContent && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
+    // The only possible change was stripping a repeat that is not there: the bytes go as they came.
+    return { kind: 'bytes', status: response.statusCode, headers, body: raw, length: raw.length, prefill };
+  }
+  const answer = decode(call, raw, first.chat);
+  rewriteAnswer(answer, answerPlan);
+  delete headers['content-encoding'];
+  return { kind: 'answer', status: response.statusCode, headers, answer, prefill };
+}
+
+function decode(call: CallContext, raw: Buffer, chat: Prepared['chat']): Answer {
+  try {
+    return call.provider.answers.whole(JSON.parse(raw.toString('utf8')), chat);
+  } catch (err) {
+    const error = invalidUpstreamResponse('The upstream answered with a body that is not a valid answer (not JSON, or not its API\'s shape).', err);
+    call.telemetry.upstreamFailed(error);
+    throw error;
+  }
+}
+
+/** Several calls (a follow-up stage) as one answer: the first call's identity, the text of all. */
+async function runWholeLoop(call: CallContext, prepared: Prepared): Promise<PipelineResult> {
+  const stage = prepared.stage!;
+  const settings = call.settings;
+  const soFar: SoFar = { reasoning: '', content: '', finishReason: null, completionTokens: 0, lastCallTokens: undefined, calls: 0 };
+  let next: { chat: Prepared['chat']; prefill: Prepared['prefill']; plan: Prepared['first']['plan'] } = prepared.first;
+  let first: Answer | undefined;
+  let firstExchange: Exchange | undefined;
+  let usage: Answer['usage'];
+  for (;;) {
+    const started = performance.now();
+    const exchange = await callUpstream(call, next.chat, next.prefill, next.plan);
+    const raw = await readBody(exchange.response.body, MAX_UPSTREAM_BODY_BYTES);
+    call.telemetry.upstreamMs += performance.now() - started;
+    const answer = decode(call, raw, next.chat);
+    rewriteAnswer(answer, { ...exchange.plan.answer, echo: false });
+    const choice = answer.choices[0];
+    soFar.reasoning += choice?.reasoning ?? '';
+    soFar.content += choice?.content ?? '';
+    soFar.finishReason = choice?.finishReason ?? null;
+    soFar.calls++;
+    soFar.lastCallTokens = answer.usage?.completion_tokens;
+    soFar.completionTokens += answer.usage?.completion_tokens ?? 0;
+    usage = addUsage(usage, answer.usage);
+    first ??= answer;
+    firstExchange ??= exchange;
+    const following = stage.next(soFar);
+    if (!following) break;
+    next = { ...following, plan: planCall(call.provider, settings, following.chat, following.prefill, undefined) };
+  }
+  const echo = prepared.request.options.echo;
+  const clientPrefill = prepared.prefill;
+  const reasoning = (echo ? (clientPrefill?.reasoning ?? '') : '') + soFar.reasoning;
+  const base = first!;
+  const merged: Answer = {
+    ...base,
+    choices: [
+      {
+        ...base.choices[0]!,
+        index: 0,
+        content: (echo ? (clientPrefill?.prefix ?? '') : '') + soFar.content,
+        reasoning: reasoning.length > 0 ? reasoning : undefined,
+        finishReason: (soFar.finishReason as Answer['choices'][number]['finishReason']) ?? 'stop',
+      },
+    ],
+    usage,
+  };
+  const headers = clientResponseHeaders(firstExchange!.response.headers);
+  delete headers['content-encoding'];
+  return { kind: 'answer', status: firstExchange!.response.statusCode, headers, answer: merged, prefill: firstExchange!.plan.answer.kind };
+}

@@ -1,0 +1,26 @@
+import type { ThinkTags } from './reasoning.js';
+
+/** What the proxy must do to an upstream's answer so the client gets the prefill contract. */
+export interface AnswerPlan {
+  /** Reported to the client as `x-prefill`. */
+  kind: 'native' | 'emulated' | 'none';
+  /** The client's prefix, returned in front of the continuation when `echo` is asked for. */
+  prefix: string;
+  echo: boolean;
+  /** Text the upstream may repeat before the continuation; stripped when it is there. */
+  repeated?: { text: string; skipLeadingWhitespace: boolean };
+  /** The client's reasoning prefix, returned in front of the reasoning when `echo` is asked for. */
+  reasoningPrefix?: string;
+  /** The request asked for several choices (`n` > 1). */
+  manyChoices?: boolean;
+  /** Thinking comes back in tags inside the content: move it to `reasoning_content`. */
+  thinkingInContent?: { tags: ThinkTags; startsInside: boolean };
+}
+
+/** The plan of an answer that needs nothing. */
+export const PLAIN_ANSWER: AnswerPlan = { kind: 'none', prefix: '', echo: false };
+
+/** False when the upstream's bytes can go to the client untouched. */
+export function needsRewrite(plan: AnswerPlan): boolean {
+  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined;
+}

@@ -1,0 +1,32 @@
+import type { Prefill } from './detect.js';
+import { renderThinking, type ThinkTags } from './reasoning.js';
+
+/**
+ * How an upstream takes a reasoning prefix: `native` as the message's `reasoning_content` field, `tags`
+ * rendered in the model's thinking tags in front of the content (for upstreams without the field).
+ */
+export interface PartialTurnForm {
+  reasoning: 'native' | 'tags';
+  thinkTags: ThinkTags;
+}
+
+/** A partial assistant turn as one upstream will see it. */
+export interface PartialTurn {
+  /** The message's content: the prefix, after any thinking rendered in tags. */
+  content: string;
+  /** The reasoning prefix, when it travels in its own field. */
+  reasoning?: string;
+  /** Set when thinking was rendered into the content: the answer's content then holds thinking in tags too. */
+  thinkingInContent?: { startsInside: boolean };
+}
+
+/** The one place a prefill becomes the text of a partial assistant turn, for every provider. */
+export function renderPartialTurn(prefill: Prefill, form: PartialTurnForm): PartialTurn {
+  if (prefill.reasoning === undefined) return { content: prefill.prefix };
+  const stillThinking = prefill.continues === 'reasoning';
+  if (form.reasoning === 'native') return { content: prefill.prefix, reasoning: prefill.reasoning };
+  return {
+    content: renderThinking(prefill.reasoning, stillThinking, form.thinkTags) + prefill.prefix,
+    thinkingInContent: { startsInside: stillThinking },
+  };
+}

@@ -1,0 +1,216 @@
+import type { Answer, AnswerChoice, AnswerEvent, FinishReason, ToolCall, ToolCallDelta } from '../../answer/types.js';
+import { toUsage } from '../../answer/usage.js';
+import { SseParser, type SseEvent } from '../../sse/parser.js';
+import type { AnswerDecoder, StreamDecoder } from '../types.js';
+
+/**
+ * OpenAI Chat Completions answers (whole `chat.completion` objects and `chat.completion.chunk`
+ * streams) read into the pipeline's answer. Fields the pipeline does not model are kept (`extra`) so
+ * a door that speaks Chat Completions can give them back.
+ */
+
+const ANSWER_KEYS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage']);
+const MESSAGE_KEYS = new Set(['role', 'content', 'reasoning_content', 'reasoning', 'tool_calls', 'refusal']);
+const DELTA_KEYS = MESSAGE_KEYS;
+/** Chunk fields worth repeating on every chunk the proxy writes. */
+const REPEATED_CHUNK_KEYS = ['system_fingerprint', 'service_tier'] as const;
+
+interface WireMessage {
+  content?: unknown;
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+  tool_calls?: unknown;
+  refusal?: unknown;
+  [key: string]: unknown;
+}
+
+interface WireChoice {
+  index?: unknown;
+  message?: WireMessage | null;
+  delta?: WireMessage | null;
+  finish_reason?: unknown;
+  logprobs?: unknown;
+}
+
+function reasoningOf(message: WireMessage): string | undefined {
+  if (typeof message.reasoning_content === 'string') return message.reasoning_content;
+  return typeof message.reasoning === 'string' ? message.reasoning : undefined;
+}
+
+function extraOf(object: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> | undefined {
+  let extra: Record<string, unknown> | undefined;
+  for (const key in object) {
+    if (known.has(key)) continue;
+    (extra ??= {})[key] = object[key];
+  }
+  return extra;
+}
+
+function identityOf(body: Record<string, unknown>) {
+  return {
+    id: typeof body.id === 'string' ? body.id : '',
+    model: typeof body.model === 'string' ? body.model : '',
+    created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
+  };
+}
+
+function finishOf(value: unknown): FinishReason | null {
+  return typeof value === 'string' && value.length > 0 ? (value as FinishReason) : null;
+}
+
+export function decodeWholeAnswer(body: unknown): Answer {
+  if (!body || typeof body !== 'object' || !Array.isArray((body as { choices?: unknown }).choices)) {
+    throw new Error('not a chat completion: no choices');
+  }
+  const wire = body as Record<string, unknown>;
+  const choices = (wire.choices as WireChoice[]).map((choice, position): AnswerChoice => {
+    const message = (choice?.message ?? {}) as WireMessage;
+    const out: AnswerChoice = {
+      index: typeof choice?.index === 'number' ? choice.index : position,
+      content: typeof message.content === 'string' ? message.content : null,
+      finishReason: finishOf(choice?.finish_reason),
+    };
+    const reasoning = reasoningOf(message);
+    if (reasoning !== undefined) out.reasoning = reasoning;
+    if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) out.toolCalls = message.tool_calls as ToolCall[];
+    if (typeof message.refusal === 'string') out.refusal = message.refusal;
+    if (choice?.logprobs !== undefined && choice.logprobs !== null) out.logprobs = choice.logprobs;
+    const extra = extraOf(message, MESSAGE_KEYS);
+    if (extra) out.messageExtra = extra;
+    return out;
+  });
+  const answer: Answer = { ...identityOf(wire), choices };
+  const usage = toUsage(wire.usage);
+  if (usage) answer.usage = usage;
+  const extra = extraOf(wire, ANSWER_KEYS);
+  if (extra) answer.extra = extra;
+  return answer;
+}
+
+/** Decodes an OpenAI chat-completion stream: chunks become events, `[DONE]` ends it. */
+export class OpenAIChatStreamDecoder implements StreamDecoder {
+  private readonly text = new TextDecoder('utf-8');
+  private readonly parser: SseParser;
+  private started = false;
+
+  constructor(private readonly emit: (event: AnswerEvent) => void) {
+    this.parser = new SseParser((event) => this.onEvent(event));
+  }
+
+  get atEventBoundary(): boolean {
+    return this.parser.atEventBoundary;
+  }
+
+  write(bytes: Buffer): void {
+    this.parser.push(this.text.decode(bytes, { stream: true }));
+  }
+
+  end(): void {
+    const rest = this.text.decode();
+    if (rest) this.parser.push(rest);
+    this.parser.end();
+  }
+
+  private onEvent({ data }: SseEvent): void {
+    if (data === '[DONE]') return this.emit({ type: 'done' });
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      // A stream the proxy has to read is a stream it can tell is broken: say so, never pass garbage on.
+      return this.emit(invalidEvent('The upstream sent a stream event that is not valid JSON.'));
+    }
+    if (!chunk || typeof chunk !== 'object') return this.emit(invalidEvent('The upstream sent a stream event that is not a JSON object.'));
+    const choices = chunk.choices;
+    if (!Array.isArray(choices)) {
+      if (chunk.error && typeof chunk.error === 'object') return this.emit(upstreamStreamError(chunk.error as Record<string, unknown>));
+      const usage = toUsage(chunk.usage);
+      if (usage) this.emit({ type: 'usage', usage });
+      return;
+    }
+    if (!this.started) {
+      this.started = true;
+      let extra: Record<string, unknown> | undefined;
+      for (const key of REPEATED_CHUNK_KEYS) if (chunk[key] !== undefined && chunk[key] !== null) (extra ??= {})[key] = chunk[key];
+      this.emit({ type: 'start', identity: identityOf(chunk), extra });
+    }
+    for (const choice of choices as WireChoice[]) this.onChoice(choice);
+    const usage = chunk.usage === undefined || chunk.usage === null ? undefined : toUsage(chunk.usage);
+    if (usage) this.emit({ type: 'usage', usage });
+  }
+
+  private onChoice(choice: WireChoice): void {
+    const index = typeof choice.index === 'number' ? choice.index : 0;
+    const delta = choice.delta;
+    if (delta && typeof delta === 'object') {
+      const event: Extract<AnswerEvent, { type: 'delta' }> = { type: 'delta', index };
+      let any = false;
+      if (delta.role !== undefined && delta.role !== null) event.role = any = true;
+      if (typeof delta.content === 'string') {
+        event.content = delta.content;
+        any = true;
+      }
+      const reasoning = reasoningOf(delta);
+      if (reasoning !== undefined) {
+        event.reasoning = reasoning;
+        any = true;
+      }
+      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
+        event.toolCalls = delta.tool_calls as ToolCallDelta[];
+        any = true;
+      }
+      if (typeof delta.refusal === 'string') {
+        event.refusal = delta.refusal;
+        any = true;
+      }
+      if (choice.logprobs !== undefined && choice.logprobs !== null) {
+        event.logprobs = choice.logprobs;
+        any = true;
+      }
+      const extra = extraOf(delta, DELTA_KEYS);
+      if (extra) {
+        event.extra = extra;
+        any = true;
+      }
+      if (any) this.emit(event);
+    }
+    const reason = finishOf(choice.finish_reason);
+    if (reason) this.emit({ type: 'finish', index, reason });
+  }
+}
+
+function invalidEvent(message: string): AnswerEvent {
+  return { type: 'error', error: { status: 502, message, type: 'upstream_error', code: 'upstream_invalid_response', param: null } };
+}
+
+/** An OpenAI-style `{"error": {...}}` event from the upstream. */
+function upstreamStreamError(error: Record<string, unknown>): AnswerEvent {
+  return {
+    type: 'error',
+    error: {
+      status: 502,
+      message: typeof error.message === 'string' ? error.message : 'The upstream reported an error mid-stream.',
+      type: typeof error.type === 'string' ? error.type : 'upstream_error',
+      code: typeof error.code === 'string' || typeof error.code === 'number' ? error.code : null,
+      param: typeof error.param === 'string' ? error.param : null,
+    },
+  };
+}
+
+const DONE_LF = Buffer.from('data: [DONE]\n\n');
+const DONE_CRLF = Buffer.from('data: [DONE]\r\n\r\n');
+
+/** The stream's last event is `data: [DONE]`. */
+export function endsWithDone(bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (n >= DONE_LF.length && bytes.subarray(n - DONE_LF.length).equals(DONE_LF)) return true;
+  return n >= DONE_CRLF.length && bytes.subarray(n - DONE_CRLF.length).equals(DONE_CRLF);
+}
+
+export const openAIChatAnswers: AnswerDecoder = {
+  wire: 'openai-chat',
+  rawOnceSettled: true,
+  endsWithTerminator: endsWithDone,
+  whole: (body) => decodeWholeAnswer(body),
+  stream: (_request, emit) => new OpenAIChatStreamDecoder(emit),
+};
