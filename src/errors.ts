@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   invalid_prefill_mode: spec(400, 'invalid_request_error'),
   invalid_prefill_content: spec(400, 'invalid_request_error'),
   prefill_not_supported: spec(400, 'invalid_request_error'),
+  prefill_mode_unsupported: spec(400, 'invalid_request_error'),
   missing_api_key: spec(401, 'authentication_error'),
   invalid_api_key: spec(401, 'authentication_error'),
   model_not_found: spec(404, 'not_found_error'),

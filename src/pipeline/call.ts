@@ -1,6 +1,7 @@
 import { badRequest, invalidUpstreamResponse, upstreamHttpError, upstreamTransportError, ProxyError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
-import type { JsonBody, Provider } from '../providers/types.js';
+import type { CapabilityMemory } from '../providers/capability-memory.js';
+import type { JsonBody, Provider, ProviderCallContext } from '../providers/types.js';
 import type { CancelSignal } from '../upstream/client-gone.js';
 import { readBodyText } from '../upstream/read-body.js';
 import { withRetries, type RetryPolicy } from '../upstream/retry.js';
@@ -24,7 +25,12 @@ export interface CallContext {
   telemetry: RequestTelemetry;
   /** Streamed calls must be answered with an event stream. */
   stream: boolean;
+  /** What the provider learned about this upstream. */
+  memory: CapabilityMemory<unknown>;
 }
+
+/** Side requests (a llama.cpp template probe) read at most this much. */
+const SIDE_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /** A successful upstream answer (status < 400, body not yet read) and the plan that produced it. */
 export interface Exchange {
@@ -63,8 +69,12 @@ function isClientError(error: ProxyError): boolean {
   return error.code === 'prefill_not_supported' || error.code === 'request_too_deep' || error.code === 'client_closed_request';
 }
 
-async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | undefined, plan: CallPlan): Promise<Exchange> {
+async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | undefined, planned: CallPlan): Promise<Exchange> {
   const { provider, telemetry } = context;
+  let plan = planned;
+  if (provider.prepareCall && prefill && plan.answer.kind === 'native' && !Buffer.isBuffer(plan.body)) {
+    plan = await provider.prepareCall(providerContext(context), chat, prefill, plan, { thinkTags: context.settings.thinkTags });
+  }
   let response = await attempt(context, plan);
   if (response.statusCode < 400) return { plan, response: checked(context, response) };
   const errorText = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
@@ -102,6 +112,25 @@ async function attempt(context: CallContext, plan: CallPlan): Promise<UpstreamRe
   } catch (err) {
     throw upstreamTransportError(err);
   }
+}
+
+/** What a provider may do before a call: side requests to the same upstream, and its memory. */
+function providerContext(context: CallContext): ProviderCallContext {
+  return {
+    memory: context.memory,
+    async sideRequest(path, body) {
+      const headers = { ...context.headers, accept: 'application/json' };
+      const response = await context.upstream.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal: context.signal });
+      const text = await readBodyText(response.body, SIDE_ANSWER_BYTES);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: response.statusCode, body: parsed };
+    },
+  };
 }
 
 /** A streamed call must be answered with an event stream; anything else is the upstream's fault. */

@@ -50,13 +50,14 @@ export function planCall(
     body: native.body,
     answer: prefillAnswer('native', request, prefill, {
       repeated: native.repeated ? { text: native.repeated, skipLeadingWhitespace: false } : undefined,
+      repeatedReasoning: native.repeatedReasoning,
       thinkingInContent: native.thinkingInContent ? { tags: settings.thinkTags, ...native.thinkingInContent } : undefined,
     }),
   };
 }
 
 /** One builder for every prefill's answer plan. */
-function prefillAnswer(kind: 'native' | 'emulated', request: ChatRequest, prefill: Prefill, rewrite: Pick<AnswerPlan, 'repeated' | 'thinkingInContent'>): AnswerPlan {
+function prefillAnswer(kind: 'native' | 'emulated', request: ChatRequest, prefill: Prefill, rewrite: Pick<AnswerPlan, 'repeated' | 'thinkingInContent' | 'repeatedReasoning'>): AnswerPlan {
   return {
     kind,
     manyChoices: typeof request.n === 'number' && request.n > 1,

@@ -49,6 +49,7 @@ export function decide(context: AppContext, request: PipelineRequest, telemetry:
   }
   const mode = modeFor(request.headers, route);
   const prefill = detectPrefill(chat, mode);
+  if (!prefill && mode === 'explicit' && provider.noNewTurnAfterAssistant) refuseFinishedTurn(chat, provider.id);
   const upstreamHeaders: Record<string, string> = {
     ...upstreamRequestHeaders(request.headers),
     'content-type': 'application/json',
@@ -56,6 +57,27 @@ export function decide(context: AppContext, request: PipelineRequest, telemetry:
     ...provider.authHeaders(upstreamKey(spec, request.headers)),
   };
   return { request, route, chat, renamed, mode, prefill, upstreamHeaders };
+}
+
+/**
+ * In mode `explicit` a bare trailing assistant message is a finished turn and the model should answer
+ * anew; an upstream that can only continue it (or refuses it) gets a clear 400 instead of a silent
+ * continuation under `x-prefill: none`.
+ */
+function refuseFinishedTurn(chat: ChatRequest, providerId: string): void {
+  const index = chat.messages.length - 1;
+  const last = chat.messages[index];
+  if (last?.role !== 'assistant' || last.prefix === false || last.partial === false) return;
+  if (Array.isArray(last.tool_calls) && last.tool_calls.length > 0) return;
+  const empty = (last.content === undefined || last.content === null || last.content === '' || (Array.isArray(last.content) && last.content.length === 0)) && !last.reasoning_content;
+  if (empty) return;
+  throw proxyError(
+    'prefill_mode_unsupported',
+    `In x-prefill-mode explicit a trailing assistant message without "prefix": true is a finished turn, but this upstream (${providerId}) ` +
+      'cannot start a new assistant turn after one: it would continue the message. End the conversation with a user message, ' +
+      'or mark the message "prefix": true to have it continued.',
+    { param: `messages[${index}]` },
+  );
 }
 
 /** A call whose answer may open with thinking in tags: split it off, whatever the provider. */

@@ -29,7 +29,10 @@ export class AnswerRewriter {
     const out = text.push(event.content ?? '', false);
     if (out.content.length > 0 || (hadContent && out.reasoning.length === 0)) event.content = out.content;
     else delete event.content;
-    if (out.reasoning.length > 0) event.reasoning = out.reasoning + (event.reasoning ?? '');
+    const upstreamReasoning = event.reasoning === undefined ? '' : text.pushReasoning(event.reasoning, false);
+    const reasoning = out.reasoning + upstreamReasoning;
+    if (reasoning.length > 0) event.reasoning = reasoning;
+    else delete event.reasoning;
     return worthSending(event);
   }
 
@@ -38,9 +41,10 @@ export class AnswerRewriter {
     const text = this.choices.get(index);
     if (!text || !text.holding) return undefined;
     const out = text.push('', true);
-    if (out.content.length === 0 && out.reasoning.length === 0) return undefined;
+    const reasoning = out.reasoning + text.pushReasoning('', true);
+    if (out.content.length === 0 && reasoning.length === 0) return undefined;
     const event: DeltaEvent = { type: 'delta', index };
-    if (out.reasoning.length > 0) event.reasoning = out.reasoning;
+    if (reasoning.length > 0) event.reasoning = reasoning;
     if (out.content.length > 0) event.content = out.content;
     return event;
   }
@@ -81,9 +85,15 @@ function worthSending(event: DeltaEvent): boolean {
 export function rewriteAnswer(answer: Answer, plan: AnswerPlan): void {
   for (const choice of answer.choices) {
     const original = choice.content;
-    const { content, reasoning } = new ChoiceText(plan).push(original ?? '', true);
+    const text = new ChoiceText(plan);
+    const { content, reasoning } = text.push(original ?? '', true);
     // Keep a null content null (a tool-call answer) unless there is text to put there.
     if (original !== null || content.length > 0) choice.content = content;
+    if (choice.reasoning !== undefined) {
+      const own = text.pushReasoning(choice.reasoning, true);
+      if (own.length > 0) choice.reasoning = own;
+      else delete choice.reasoning;
+    }
     if (reasoning.length > 0) {
       const existing = choice.reasoning ?? '';
       // An echoed reasoning prefix goes in front of what the upstream reasoned itself.

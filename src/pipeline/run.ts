@@ -12,7 +12,7 @@ import { runWhole } from './whole.js';
  * door-neutral (or the upstream's own bytes, when the door speaks the upstream's format).
  */
 export function run(prepared: Prepared, door: Door, signal: CancelSignal, telemetry: RequestTelemetry): Promise<PipelineResult> {
-  const { provider, client, spec } = prepared.route.target;
+  const { provider, client, spec, memory } = prepared.route.target;
   const call: CallContext = {
     provider,
     upstream: client,
@@ -22,6 +22,7 @@ export function run(prepared: Prepared, door: Door, signal: CancelSignal, teleme
     retry: spec.retry,
     telemetry,
     stream: prepared.request.options.stream,
+    memory,
   };
   return prepared.request.options.stream ? runStream(call, prepared, door, signal) : runWhole(call, prepared, door);
 }

@@ -42,6 +42,8 @@ interface CallState {
   isFirst: boolean;
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
+
 /** The largest incomplete event held on a stream passed through raw. */
 const MAX_HELD_EVENT_BYTES = 4 * 1024 * 1024;
 
@@ -89,7 +91,8 @@ class AnswerStream extends Readable {
 
   private attach(planned: PlannedCall, exchange: Exchange, isFirst: boolean): CallState {
     const plan = exchange.plan.answer;
-    const sameWire = this.door.wire === this.call.provider.answers.wire;
+    const answers = exchange.plan.answers ?? this.call.provider.answers;
+    const sameWire = this.door.wire === answers.wire;
     const raw = sameWire && !this.multiCall && !needsRewrite(plan);
     const state: CallState = {
       planned,
@@ -105,7 +108,7 @@ class AnswerStream extends Readable {
       failure: undefined,
       isFirst,
     };
-    if (!raw) state.decoder = this.call.provider.answers.stream(planned.chat, (event) => this.onEvent(state, event));
+    if (!raw) state.decoder = answers.stream(planned.chat, (event) => this.onEvent(state, event));
     const source = exchange.response.body;
     source.on('data', (chunk: Buffer) => this.onData(state, chunk));
     source.once('end', () => this.onEnd(state));
@@ -120,9 +123,9 @@ class AnswerStream extends Readable {
     if (state.failure) return this.fail(state.failure);
     // Once the answer is settled, the rest of a stream in the door's own format needs nothing (its
     // end included: once the end has begun, finish it here).
-    const answers = this.call.provider.answers;
+    const answers = state.exchange.plan.answers ?? this.call.provider.answers;
     const endBegun = state.done || state.usage !== undefined || state.finishReason !== null;
-    if (!this.multiCall && !endBegun && answers.rawOnceSettled && state.decoder!.atEventBoundary && state.rewriter.settled && this.door.wire === answers.wire) {
+    if (!this.multiCall && !endBegun && state.decoder!.atEventBoundary && state.rewriter.settled && this.door.wire === answers.wire) {
       state.raw = true;
     }
     this.flushOut();
@@ -151,7 +154,18 @@ class AnswerStream extends Readable {
       state.tail.push(chunk.subarray(end));
       state.tailBytes = chunk.length - end;
     }
-    state.done ||= this.call.provider.answers.endsWithTerminator(ready);
+    // A rewritten stream gives its usage as the door's own final chunk, whatever the upstream's habit
+    // (usage on a content or finish chunk, or when not asked for): from the first usage on, read it.
+    if (state.decoder && ready.includes(USAGE_KEY)) {
+      state.raw = false;
+      state.decoder.write(ready);
+      for (const piece of state.tail) state.decoder.write(piece);
+      state.tail = [];
+      state.tailBytes = 0;
+      if (state.failure) return this.fail(state.failure);
+      return this.flushOut();
+    }
+    state.done ||= (state.exchange.plan.answers ?? this.call.provider.answers).endsWithTerminator(ready);
     this.send(ready);
   }
 

@@ -26,7 +26,8 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
   const { plan, response } = exchange;
   const headers = clientResponseHeaders(response.headers);
   const prefill = plan.answer.kind;
-  const sameWire = door.wire === call.provider.answers.wire;
+  const answers = plan.answers ?? call.provider.answers;
+  const sameWire = door.wire === answers.wire;
   const length = Number(response.headers['content-length']);
   const knownLength = length >= 0 ? length : undefined;
   if (sameWire && !needsRewrite(plan.answer)) {
@@ -46,15 +47,15 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
     // The only possible change was stripping a repeat that is not there: the bytes go as they came.
     return { kind: 'bytes', status: response.statusCode, headers, body: raw, length: raw.length, prefill };
   }
-  const answer = decode(call, raw, first.chat);
+  const answer = decode(call, raw, first.chat, plan);
   rewriteAnswer(answer, answerPlan);
   delete headers['content-encoding'];
   return { kind: 'answer', status: response.statusCode, headers, answer, prefill };
 }
 
-function decode(call: CallContext, raw: Buffer, chat: Prepared['chat']): Answer {
+function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Exchange['plan']): Answer {
   try {
-    return call.provider.answers.whole(JSON.parse(raw.toString('utf8')), chat);
+    return (plan.answers ?? call.provider.answers).whole(JSON.parse(raw.toString('utf8')), chat);
   } catch (err) {
     const error = invalidUpstreamResponse('The upstream answered with a body that is not a valid answer (not JSON, or not its API\'s shape).', err);
     call.telemetry.upstreamFailed(error);
@@ -76,7 +77,7 @@ async function runWholeLoop(call: CallContext, prepared: Prepared): Promise<Pipe
     const exchange = await callUpstream(call, next.chat, next.prefill, next.plan);
     const raw = await readBody(exchange.response.body, MAX_UPSTREAM_BODY_BYTES);
     call.telemetry.upstreamMs += performance.now() - started;
-    const answer = decode(call, raw, next.chat);
+    const answer = decode(call, raw, next.chat, exchange.plan);
     rewriteAnswer(answer, { ...exchange.plan.answer, echo: false });
     const choice = answer.choices[0];
     soFar.reasoning += choice?.reasoning ?? '';

@@ -9,6 +9,12 @@ export interface AnswerPlan {
   echo: boolean;
   /** Text the upstream may repeat before the continuation; stripped when it is there. */
   repeated?: { text: string; skipLeadingWhitespace: boolean };
+  /**
+   * Reasoning the upstream may give back in front of its own, in its reasoning field (llama.cpp
+   * repeats a reasoning prefix in whole answers). `closed`: the thinking was over before this call,
+   * so whatever reasoning comes back is that repeat, and is dropped.
+   */
+  repeatedReasoning?: { text: string; closed: boolean };
   /** The client's reasoning prefix, returned in front of the reasoning when `echo` is asked for. */
   reasoningPrefix?: string;
   /** The request asked for several choices (`n` > 1). */
@@ -22,5 +28,5 @@ export const PLAIN_ANSWER: AnswerPlan = { kind: 'none', prefix: '', echo: false 
 
 /** False when the upstream's bytes can go to the client untouched. */
 export function needsRewrite(plan: AnswerPlan): boolean {
-  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined;
+  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined || plan.repeatedReasoning !== undefined;
 }

@@ -10,6 +10,7 @@ import type { AnswerPlan } from './answer-plan.js';
 export class ChoiceText {
   private readonly stripper: PrefixStripper | undefined;
   private readonly splitter: ThinkTagSplitter | undefined;
+  private readonly reasoningStripper: PrefixStripper | undefined;
   private echoPending: boolean;
 
   constructor(private readonly plan: AnswerPlan) {
@@ -17,17 +18,38 @@ export class ChoiceText {
     this.stripper = repeated ? new PrefixStripper(repeated.text, { skipLeadingWhitespace: repeated.skipLeadingWhitespace }) : undefined;
     const thinking = plan.thinkingInContent;
     this.splitter = thinking ? new ThinkTagSplitter(thinking.tags, thinking.startsInside) : undefined;
+    const reasoning = plan.repeatedReasoning;
+    this.reasoningStripper = reasoning && !reasoning.closed ? new PrefixStripper(reasoning.text) : undefined;
     this.echoPending = plan.echo;
   }
 
   /** True once nothing is left to do: the echo sent, the repeat decided, no thinking to split. */
   get settled(): boolean {
-    return !this.echoPending && (this.stripper === undefined || this.stripper.settled) && this.splitter === undefined;
+    return (
+      !this.echoPending &&
+      (this.stripper === undefined || this.stripper.settled) &&
+      this.splitter === undefined &&
+      this.plan.repeatedReasoning === undefined
+    );
   }
 
   /** True while text may still be held back (a possible repeat or a partial tag). */
   get holding(): boolean {
-    return (this.stripper !== undefined && !this.stripper.settled) || this.splitter !== undefined;
+    return (
+      (this.stripper !== undefined && !this.stripper.settled) ||
+      this.splitter !== undefined ||
+      (this.reasoningStripper !== undefined && !this.reasoningStripper.settled)
+    );
+  }
+
+  /**
+   * The next piece of reasoning the upstream gave in its own field: a repeat of the reasoning prefix
+   * removed (all of it when the thinking was already closed). `last` releases anything held.
+   */
+  pushReasoning(text: string, last: boolean): string {
+    if (this.plan.repeatedReasoning?.closed) return '';
+    if (!this.reasoningStripper) return text;
+    return this.reasoningStripper.push(text) + (last ? this.reasoningStripper.end() : '');
   }
 
   /** The next piece of generated content; `last` releases anything held. */

@@ -11,6 +11,7 @@ import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js
 export const deepseek: Provider = {
   ...OPENAI_STYLE,
   id: 'deepseek',
+  noNewTurnAfterAssistant: true,
   nativeForm: 'prefix=true on the last assistant message, via the /beta base URL',
   chatPath: '/chat/completions',
   modelsPath: '/models',

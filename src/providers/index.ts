@@ -1,6 +1,6 @@
 import { anthropic } from './anthropic/index.js';
 import { deepseek } from './deepseek.js';
-import { llamacpp } from './llamacpp.js';
+import { llamacpp } from './llamacpp/index.js';
 import { mistral } from './mistral.js';
 import { mock } from './mock/provider.js';
 import { ollama } from './ollama.js';

@@ -2,7 +2,6 @@ import type { ChatMessage, ChatRequest } from '../chat/schema.js';
 import { contentText } from '../chat/content.js';
 import { renderPartialTurn } from '../prefill/render.js';
 import type { JsonBody, Provider } from './types.js';
-import { openAIChatAnswers } from './openai-chat/answers.js';
 import { OPENAI_STYLE } from './openai-chat/request.js';
 
 /**
@@ -73,10 +72,8 @@ function toMistralMessage(message: ChatMessage, isPrefill: boolean): JsonBody {
 export const mistral: Provider = {
   ...OPENAI_STYLE,
   id: 'mistral',
+  noNewTurnAfterAssistant: true,
   nativeForm: 'prefix=true on the last assistant message (the prefix is repeated in the answer)',
-  // Mistral puts usage on the last content chunk: a rewritten stream is rewritten to its end, so the
-  // client gets OpenAI's separate usage chunk.
-  answers: { ...openAIChatAnswers, rawOnceSettled: false },
   forwardRequest: (request) => ({ body: toMistralRequest(request) }),
   prefillRequest(request, prefill, options) {
     // Mistral has no field for a reasoning prefix: it is rendered in thinking tags in the content.

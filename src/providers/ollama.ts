@@ -9,6 +9,7 @@ import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js
 export const ollama: Provider = {
   ...OPENAI_STYLE,
   id: 'ollama',
+  noNewTurnAfterAssistant: true,
   nativeForm: 'trailing assistant message',
   prefillRequest(request, prefill, options) {
     return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags });

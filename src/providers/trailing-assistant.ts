@@ -12,6 +12,7 @@ function trailingAssistant(id: ProviderId): Provider {
     ...OPENAI_STYLE,
     id,
     nativeForm: 'trailing assistant message',
+    noNewTurnAfterAssistant: true,
     forwardRequest: forwardWithoutProxyFields,
     prefillRequest(request, prefill, options) {
       return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags, mayRepeat: true });

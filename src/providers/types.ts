@@ -47,6 +47,8 @@ export interface NativePrefillRequest extends UpstreamBody {
    * removed from the prefix (so it is not doubled). Undefined when nothing can come back.
    */
   repeated?: string;
+  /** Reasoning the upstream may repeat in its reasoning field (see AnswerPlan.repeatedReasoning). */
+  repeatedReasoning?: { text: string; closed: boolean };
   /**
    * Set when the reasoning prefix was rendered in thinking tags inside the content: the answer's content
    * then holds thinking in tags too (starting inside it when the model continues its thinking), which the
@@ -96,12 +98,6 @@ export interface StreamDecoder {
 /** How a provider's answers read: whole and streamed, into the pipeline's door-neutral answer. */
 export interface AnswerDecoder {
   readonly wire: WireFormat;
-  /**
-   * A rewritten stream may pass the rest of its bytes untouched once the prefix question is settled:
-   * false for upstreams whose streams stray from their wire format's conventions (Mistral's usage on
-   * the last content chunk), which the proxy must keep rewriting.
-   */
-  readonly rawOnceSettled: boolean;
   /** True when these bytes, the end of a stream passed untouched, end with the wire format's end-of-stream marker. */
   endsWithTerminator(bytes: Buffer): boolean;
   /** A whole answer's parsed JSON body; throws on a body that is not this dialect's answer. */
@@ -144,6 +140,12 @@ export interface Provider {
   prepareCall?(context: ProviderCallContext, request: ChatRequest, prefill: Prefill, call: UpstreamCall, options: PrefillOptions): Promise<UpstreamCall>;
   /** What to do after an upstream error on a native prefill request; undefined passes the error on. */
   recoverFromError?(status: number, errorText: string, body: JsonBody): ErrorRecovery | undefined;
+  /**
+   * The upstream cannot start a new assistant turn after an assistant message: it continues it
+   * (llama.cpp, Anthropic, Ollama, Groq, OpenRouter) or refuses it (Mistral). A bare trailing assistant
+   * message in mode `explicit` (a finished turn) is then a clear 400 rather than a silent continuation.
+   */
+  readonly noNewTurnAfterAssistant?: boolean;
   /** The upstream bounds thinking itself when given `reasoning_budget_tokens` (Anthropic's budget_tokens). */
   readonly nativeThinkingBudget?: boolean;
   /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */

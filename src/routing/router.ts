@@ -1,6 +1,7 @@
 import type { Config, ModelSpec, PrefillFallback, Routing, UpstreamSpec } from '../config/types.js';
 import type { PrefillMode } from '../prefill/detect.js';
 import type { ThinkTags } from '../prefill/reasoning.js';
+import { CapabilityMemory } from '../providers/capability-memory.js';
 import { providerFor, type Provider } from '../providers/index.js';
 import type { Upstream } from '../upstream/types.js';
 
@@ -9,7 +10,12 @@ export interface Target {
   spec: UpstreamSpec;
   provider: Provider;
   client: Upstream;
+  /** What the provider learned about this upstream at run time (a llama.cpp server's template). */
+  memory: CapabilityMemory<unknown>;
 }
+
+/** How long a provider's findings about a server are trusted (a restarted server may differ). */
+const SERVER_FACTS_TTL_MS = 5 * 60_000;
 
 /** Where one request goes, and under which settings. */
 export interface Route {
@@ -40,7 +46,9 @@ export class Router {
     readonly routing: Routing,
     clientFor: (spec: UpstreamSpec) => Upstream,
   ) {
-    for (const spec of routing.upstreams) this.targets.set(spec.name, { spec, provider: providerFor(spec.provider), client: clientFor(spec) });
+    for (const spec of routing.upstreams) {
+      this.targets.set(spec.name, { spec, provider: providerFor(spec.provider), client: clientFor(spec), memory: new CapabilityMemory(SERVER_FACTS_TTL_MS, 64) });
+    }
     for (const model of routing.models) {
       if (model.pattern) this.patterns.push(model);
       else this.exact.set(model.name, model);

@@ -10,6 +10,7 @@ import type { CallPlan, Door, Prepared } from '../../src/pipeline/types.js';
 import type { AnswerPlan } from '../../src/prefill/answer-plan.js';
 import { detectPrefill, type PrefillMode } from '../../src/prefill/detect.js';
 import { DEFAULT_THINK_TAGS } from '../../src/prefill/reasoning.js';
+import { CapabilityMemory } from '../../src/providers/capability-memory.js';
 import { providerFor, type ProviderId } from '../../src/providers/index.js';
 import { SseParser } from '../../src/sse/parser.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
@@ -80,6 +81,7 @@ export async function streamThrough(
     retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 },
     telemetry,
     stream: true,
+    memory: new CapabilityMemory(60_000, 10),
   };
   const prepared = {
     request: { door: 'chat', chat: request, raw: undefined, headers: {}, options: { stream: true, echo: plan.echo, includeUsage: options.includeUsage ?? true, thinkingBudget: undefined } },

@@ -85,11 +85,18 @@ describe('Mistral', () => {
     expect((await streamed(h.proxy.client, { model: 'mistral-small-latest', messages, echo: true })).content).toBe(`Arrr, matey, the sea${expected}`);
   });
 
-  it("Mistral's 3230 for a trailing assistant message without prefix reaches the client", async () => {
-    const error = await h.proxy.client.chat.completions
+  it("mode explicit: a bare trailing assistant message is a clear 400 of the proxy's; mode off: Mistral's own 3230 reaches the client", async () => {
+    const explicit = await h.proxy.client.chat.completions
       .create({ model: 'mistral-small-latest', messages }, { headers: { 'x-prefill-mode': 'explicit' } })
       .catch((err: unknown) => err);
-    expect(error).toMatchObject({ status: 400, code: '3230', type: 'invalid_request_message_order', message: expect.stringContaining('Expected last role User or Tool') });
+    expect(explicit).toMatchObject({ status: 400, code: 'prefill_mode_unsupported', param: `messages[${messages.length - 1}]` });
+    expect((explicit as Error).message).toContain('"prefix": true');
+    const before = h.upstream.requests.length;
+    const off = await h.proxy.client.chat.completions
+      .create({ model: 'mistral-small-latest', messages }, { headers: { 'x-prefill-mode': 'off' } })
+      .catch((err: unknown) => err);
+    expect(off).toMatchObject({ status: 400, code: '3230', type: 'invalid_request_message_order', message: expect.stringContaining('Expected last role User or Tool') });
+    expect(h.upstream.requests.length).toBe(before + 1);
   });
 
   it('the wrong key gives 401 in OpenAI shape', async () => {

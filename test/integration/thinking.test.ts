@@ -137,14 +137,15 @@ describe('thinking budget and reasoning prefill on llama.cpp with native reasoni
   const question = [{ role: 'user', content: 'Capital of France?' }];
   const words = (list: string[], from: number, to?: number) => list.slice(from, to).join(' ');
 
-  it('the budget cuts the thought, the proxy closes it with continue_final_message, the answer follows', async () => {
+  it('the budget cuts the thought; the follow-up (thought closed, no answer yet) takes the raw route; the answer follows', async () => {
     const data = await complete(proxy.client, { model: 'qwen3', messages: question, reasoning_budget_tokens: 5 } as never);
     const message = data.choices[0]!.message as { content: string; reasoning_content?: string };
     expect(message.reasoning_content).toBe(words(THOUGHT, 0, 5));
     expect(message.content).toBe(words(ANSWER, 0));
-    const second = upstream.requests.at(-1)!.json!;
-    expect(second).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
-    expect((second.messages as unknown[]).at(-1)).toEqual({ role: 'assistant', content: '', reasoning_content: words(THOUGHT, 0, 5) });
+    // No chat form says "thought over, answer not begun" (the server would think on): /apply-template + /completion.
+    const second = upstream.requests.at(-1)!;
+    expect(second.url).toBe('/completion');
+    expect(second.json!.prompt).toBe(`<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n<think>\n${words(THOUGHT, 0, 5)}\n</think>\n\n`);
 
     const stream = parts((await streamed(proxy.client, { model: 'qwen3', messages: question, reasoning_budget_tokens: 5 } as never)).chunks);
     expect(stream).toMatchObject({ reasoning: words(THOUGHT, 0, 5), content: words(ANSWER, 0), mixed: false, reasoningAfterContent: false, finishes: ['stop'] });
@@ -163,12 +164,24 @@ describe('thinking budget and reasoning prefill on llama.cpp with native reasoni
     });
   });
 
-  it('a reasoning prefill continues the thought natively (continue_final_message: "reasoning_content")', async () => {
+  it('a reasoning prefill continues the thought natively; the repeated prefix is removed, whole and streamed', async () => {
     const messages = [...question, { role: 'assistant', content: '', reasoning_content: 'I need to find the capital' }];
     const data = await complete(proxy.client, { model: 'qwen3', messages });
     const message = data.choices[0]!.message as { content: string; reasoning_content?: string };
     expect(message.reasoning_content).toBe(` ${words(THOUGHT, 6)}`);
     expect(message.content).toBe(words(ANSWER, 0));
-    expect(upstream.requests.at(-1)!.json).toMatchObject({ continue_final_message: 'reasoning_content' });
+    expect(upstream.requests.at(-1)!.json).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
+    const echoed = await complete(proxy.client, { model: 'qwen3', messages, echo: true });
+    expect((echoed.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBe(`I need to find the capital ${words(THOUGHT, 6)}`);
+    const stream = parts((await streamed(proxy.client, { model: 'qwen3', messages })).chunks);
+    expect(stream).toMatchObject({ reasoning: ` ${words(THOUGHT, 6)}`, content: words(ANSWER, 0), mixed: false });
+  });
+
+  it('thought and answer prefilled: the answer goes on; the repeated thought is dropped from whole answers', async () => {
+    const messages = [...question, { role: 'assistant', content: 'The capital', reasoning_content: words(THOUGHT, 0) }];
+    const data = await complete(proxy.client, { model: 'qwen3', messages });
+    const message = data.choices[0]!.message as { content: string; reasoning_content?: string };
+    expect(message.content).toBe(` ${words(ANSWER, 2)}`);
+    expect(message.reasoning_content).toBeUndefined();
   });
 });

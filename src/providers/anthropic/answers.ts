@@ -190,7 +190,6 @@ const MESSAGE_STOP = Buffer.from('"type":"message_stop"');
 
 export const anthropicAnswers: AnswerDecoder = {
   wire: 'anthropic-messages',
-  rawOnceSettled: false,
   // The last event of a complete stream is message_stop (its data is small: look at the last bytes).
   endsWithTerminator: (bytes) => bytes.subarray(Math.max(0, bytes.length - 64)).includes(MESSAGE_STOP),
   whole: (body) => wholeAnswer(body),

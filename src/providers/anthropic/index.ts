@@ -29,6 +29,7 @@ function hasReasoningPrefix(request: ChatRequest): boolean {
 
 export const anthropic: Provider = {
   id: 'anthropic',
+  noNewTurnAfterAssistant: true,
   nativeForm: 'trailing assistant turn without trailing whitespace (Messages API; not Claude 4.6+, not with thinking)',
   chatPath: '/v1/messages',
   modelsPath: '/v1/models',

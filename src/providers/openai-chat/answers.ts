@@ -209,7 +209,6 @@ export function endsWithDone(bytes: Buffer): boolean {
 
 export const openAIChatAnswers: AnswerDecoder = {
   wire: 'openai-chat',
-  rawOnceSettled: true,
   endsWithTerminator: endsWithDone,
   whole: (body) => decodeWholeAnswer(body),
   stream: (_request, emit) => new OpenAIChatStreamDecoder(emit),

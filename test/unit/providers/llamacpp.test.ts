@@ -53,9 +53,11 @@ describe('llamacpp: reasoning prefill', () => {
   const thinking = { role: 'assistant', content: '', reasoning_content: 'I need to find' };
   const thoughtThenAnswer = { role: 'assistant', content: 'The capital', reasoning_content: 'Paris.' };
 
-  it('native, continue_final_message "reasoning_content" to go on thinking', () => {
+  it('native, continue_final_message true (both builds read it as "go on thinking" with empty content), the repeat of the thought stripped', () => {
     const p = plan(thinking);
-    expect(p.body).toMatchObject({ continue_final_message: 'reasoning_content', add_generation_prompt: false });
+    expect(p.body).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
+    expect(p.answer.repeatedReasoning).toEqual({ text: 'I need to find', closed: false });
+    expect(plan(thoughtThenAnswer).answer.repeatedReasoning).toEqual({ text: 'Paris.', closed: true });
     expect(lastMessage(p)).toEqual({ role: 'assistant', content: '', reasoning_content: 'I need to find' });
     expect(plan(thoughtThenAnswer).body).toMatchObject({ continue_final_message: true });
     expect(p.answer.thinkingInContent).toBeUndefined();
