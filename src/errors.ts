@@ -50,7 +50,7 @@ export interface OpenAIErrorBody {
     message: string;
     type: string;
     param: string | null;
-    code: string | number | null;
+    code: string | null;
   };
 }
 
@@ -64,7 +64,8 @@ interface ErrorOptions {
 export class ProxyError extends Error {
   readonly status: number;
   readonly type: string;
-  readonly code: string | number | null;
+  /** Always a string (OpenAI's schema types `code` as string or null; llama.cpp sends numbers). */
+  readonly code: string | null;
   readonly param: string | null;
   readonly headers: Record<string, string> | undefined;
 
@@ -73,7 +74,7 @@ export class ProxyError extends Error {
     this.name = 'ProxyError';
     this.status = status;
     this.type = options.type ?? defaultTypeFor(status);
-    this.code = options.code ?? null;
+    this.code = options.code === undefined || options.code === null ? null : String(options.code);
     this.param = options.param ?? null;
     this.headers = options.headers;
   }

@@ -87,6 +87,6 @@ export interface StreamErrorInfo {
   status: number;
   message: string;
   type: string;
-  code: string | number | null;
+  code: string | null;
   param: string | null;
 }

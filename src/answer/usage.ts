@@ -19,5 +19,11 @@ export function toUsage(value: unknown): Usage | undefined {
   const prompt = Number(raw.prompt_tokens) || 0;
   const completion = Number(raw.completion_tokens) || 0;
   const total = Number(raw.total_tokens) || prompt + completion;
-  return { ...raw, prompt_tokens: prompt, completion_tokens: completion, total_tokens: total };
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total };
+  // Details the upstream gave, except empty ones (vLLM's `prompt_tokens_details: null` is not valid
+  // in OpenAI's schema, where details are objects or absent).
+  for (const key in raw) {
+    if (!(key in usage) && raw[key] !== null && raw[key] !== undefined) usage[key] = raw[key];
+  }
+  return usage;
 }

@@ -57,7 +57,7 @@ export function planCall(
 }
 
 /** One builder for every prefill's answer plan. */
-function prefillAnswer(kind: 'native' | 'emulated', request: ChatRequest, prefill: Prefill, rewrite: Pick<AnswerPlan, 'repeated' | 'thinkingInContent' | 'repeatedReasoning'>): AnswerPlan {
+function prefillAnswer(kind: 'native' | 'emulated', request: ChatRequest, prefill: Prefill, rewrite: Pick<AnswerPlan, 'repeated' | 'thinkingInContent' | 'repeatedReasoning' | 'collapseLeadingSpace'>): AnswerPlan {
   return {
     kind,
     manyChoices: typeof request.n === 'number' && request.n > 1,
@@ -85,6 +85,7 @@ export function planFallback(provider: Provider, settings: PlanSettings, request
     body: upstream.body,
     answer: prefillAnswer('emulated', request, prefill, {
       repeated: { text: emulated.partial, skipLeadingWhitespace: true },
+      collapseLeadingSpace: /[ \t]$/.test(prefill.prefix),
       thinkingInContent: prefill.reasoning === undefined ? undefined : { tags: settings.thinkTags, startsInside: prefill.continues === 'reasoning' },
     }),
   };

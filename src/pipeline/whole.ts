@@ -1,7 +1,7 @@
 import type { Answer } from '../answer/types.js';
 import { addUsage } from '../answer/usage.js';
 import { invalidUpstreamResponse } from '../errors.js';
-import { needsRewrite } from '../prefill/answer-plan.js';
+import { needsRewrite, onlyStripsRepeat } from '../prefill/answer-plan.js';
 import { cannotHoldRepeat } from '../prefill/prefix-stripper.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
 import { readBody } from '../upstream/read-body.js';
@@ -43,7 +43,7 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
   const raw = await readBody(response.body, MAX_UPSTREAM_BODY_BYTES, knownLength);
   call.telemetry.upstreamMs += performance.now() - started;
   const answerPlan = plan.answer;
-  if (sameWire && answerPlan.repeated && !answerPlan.echo && !answerPlan.thinkingInContent && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
+  if (sameWire && onlyStripsRepeat(answerPlan) && conformant(raw) && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
     // The only possible change was stripping a repeat that is not there: the bytes go as they came.
     return { kind: 'bytes', status: response.statusCode, headers, body: raw, length: raw.length, prefill };
   }
@@ -51,6 +51,18 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
   rewriteAnswer(answer, answerPlan);
   delete headers['content-encoding'];
   return { kind: 'answer', status: response.statusCode, headers, answer, prefill };
+}
+
+const REFUSAL = Buffer.from('"refusal"');
+const LOGPROBS = Buffer.from('"logprobs"');
+
+/**
+ * A prefill's answer leaves the proxy valid against OpenAI's schema (`message.refusal` and
+ * `choices[].logprobs` are required, nullable): an upstream answer without them (llama.cpp's,
+ * Mistral's) is re-encoded, which adds them.
+ */
+function conformant(raw: Buffer): boolean {
+  return raw.includes(REFUSAL) && raw.includes(LOGPROBS);
 }
 
 function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Exchange['plan']): Answer {

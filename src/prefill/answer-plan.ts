@@ -17,6 +17,11 @@ export interface AnswerPlan {
   repeatedReasoning?: { text: string; closed: boolean };
   /** The client's reasoning prefix, returned in front of the reasoning when `echo` is asked for. */
   reasoningPrefix?: string;
+  /**
+   * The prefix ends in a space or tab, and the model was told to continue it (emulated prefill): a
+   * space or tab it puts at the start of its continuation would double the prefix's, and is dropped.
+   */
+  collapseLeadingSpace?: boolean;
   /** The request asked for several choices (`n` > 1). */
   manyChoices?: boolean;
   /** Thinking comes back in tags inside the content: move it to `reasoning_content`. */
@@ -28,5 +33,10 @@ export const PLAIN_ANSWER: AnswerPlan = { kind: 'none', prefix: '', echo: false 
 
 /** False when the upstream's bytes can go to the client untouched. */
 export function needsRewrite(plan: AnswerPlan): boolean {
-  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined || plan.repeatedReasoning !== undefined;
+  return plan.echo || plan.repeated !== undefined || plan.thinkingInContent !== undefined || plan.repeatedReasoning !== undefined || plan.collapseLeadingSpace === true;
+}
+
+/** True when the plan's only work is stripping a repeated prefix (its bytes can tell it is not there). */
+export function onlyStripsRepeat(plan: AnswerPlan): plan is AnswerPlan & { repeated: NonNullable<AnswerPlan['repeated']> } {
+  return plan.repeated !== undefined && !plan.echo && !plan.thinkingInContent && !plan.repeatedReasoning && !plan.collapseLeadingSpace;
 }

@@ -12,6 +12,7 @@ export class ChoiceText {
   private readonly splitter: ThinkTagSplitter | undefined;
   private readonly reasoningStripper: PrefixStripper | undefined;
   private echoPending: boolean;
+  private collapsePending: boolean;
 
   constructor(private readonly plan: AnswerPlan) {
     const repeated = plan.repeated;
@@ -21,12 +22,14 @@ export class ChoiceText {
     const reasoning = plan.repeatedReasoning;
     this.reasoningStripper = reasoning && !reasoning.closed ? new PrefixStripper(reasoning.text) : undefined;
     this.echoPending = plan.echo;
+    this.collapsePending = plan.collapseLeadingSpace === true;
   }
 
   /** True once nothing is left to do: the echo sent, the repeat decided, no thinking to split. */
   get settled(): boolean {
     return (
       !this.echoPending &&
+      !this.collapsePending &&
       (this.stripper === undefined || this.stripper.settled) &&
       this.splitter === undefined &&
       this.plan.repeatedReasoning === undefined
@@ -66,6 +69,10 @@ export class ChoiceText {
         content += rest.content;
         reasoning += rest.reasoning;
       }
+    }
+    if (this.collapsePending && content.length > 0) {
+      content = content.replace(/^[ \t]+/, '');
+      if (content.length > 0) this.collapsePending = false;
     }
     if (this.echoPending) {
       this.echoPending = false;

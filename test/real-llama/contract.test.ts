@@ -9,6 +9,8 @@
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SseParser } from '../../src/sse/parser.js';
+import { validateChatCompletion, validateChatCompletionChunk } from '../helpers/openai-schema.js';
 import { complete, startProxy, type RunningProxy } from '../helpers/proxy.js';
 import {
   applyTemplate,
@@ -99,6 +101,34 @@ describeLlama('the prefill contract on real llama.cpp servers', () => {
     const echoed = await stream(p, { ...body, echo: true });
     expect(echoed.content).toBe(PREFIX + expected);
     expect(echoed.firstContent?.startsWith(PREFIX)).toBe(true);
+  });
+
+  it.each(COMBOS)('$build ($template): prefill answers (whole, and every chunk of a stream) validate against OpenAI\'s schema', async ({ build, template }) => {
+    const p = proxy(build, template);
+    const bodies = [
+      { messages: [U, { role: 'assistant', content: PREFIX }] },
+      ...(template === 'think' ? [{ messages: [U, { role: 'assistant', content: '', reasoning_content: REASONING }] }, { messages: [U], reasoning_budget_tokens: 4 }] : []),
+    ];
+    for (const body of bodies) {
+      for (const stream of [false, true]) {
+        const response = await fetch(`${p.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'stories', max_tokens: MAX, ...GREEDY, ...body, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
+        });
+        // The budget's first call is not a prefill: headers say how the answer started.
+        expect(response.headers.get('x-prefill')).toBe('reasoning_budget_tokens' in body ? 'none' : 'native');
+        const text = await response.text();
+        if (!stream) {
+          expect(validateChatCompletion(JSON.parse(text)).errors, text).toEqual([]);
+          continue;
+        }
+        const events: string[] = [];
+        new SseParser((event) => events.push(event.data)).push(text);
+        expect(events.at(-1)).toBe('[DONE]');
+        for (const data of events.slice(0, -1)) expect(validateChatCompletionChunk(JSON.parse(data)).errors, data).toEqual([]);
+      }
+    }
   });
 
   it.each(COMBOS)('$build ($template): content parts are joined as one prefix; two trailing assistant messages are one turn', async ({ build, template }) => {

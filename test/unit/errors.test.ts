@@ -6,7 +6,7 @@ describe('upstreamHttpError keeps the status and message of every error shape', 
     const error = upstreamHttpError(400, '{"error":{"code":400,"message":"Cannot have 2 or more assistant messages at the end of the list.","type":"invalid_request_error"}}');
     expect(error.status).toBe(400);
     expect(error.toJSON()).toEqual({
-      error: { message: 'Cannot have 2 or more assistant messages at the end of the list.', type: 'invalid_request_error', param: null, code: 400 },
+      error: { message: 'Cannot have 2 or more assistant messages at the end of the list.', type: 'invalid_request_error', param: null, code: '400' },
     });
   });
   it('vLLM top-level error object', () => {

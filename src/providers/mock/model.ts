@@ -92,7 +92,7 @@ function completion(body: Record<string, unknown>, answer: MockAnswer) {
     model: typeof body.model === 'string' ? body.model : MOCK_MODEL_ID,
     choices: Array.from({ length: n }, (_, index) => ({
       index,
-      message: { role: 'assistant', content },
+      message: { role: 'assistant', content, refusal: null },
       logprobs: null,
       finish_reason: answer.finishReason,
     })),

@@ -191,7 +191,7 @@ function upstreamStreamError(error: Record<string, unknown>): AnswerEvent {
       status: 502,
       message: typeof error.message === 'string' ? error.message : 'The upstream reported an error mid-stream.',
       type: typeof error.type === 'string' ? error.type : 'upstream_error',
-      code: typeof error.code === 'string' || typeof error.code === 'number' ? error.code : null,
+      code: typeof error.code === 'string' || typeof error.code === 'number' ? String(error.code) : null,
       param: typeof error.param === 'string' ? error.param : null,
     },
   };
