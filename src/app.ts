@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import { ClientKeys } from './auth/keys.js';
+import { Secrets } from './auth/secrets.js';
 import type { Config, UpstreamSpec } from './config/types.js';
 import { registerChatCompletions } from './doors/chat/route.js';
 import './doors/fastify.js';
@@ -33,15 +34,18 @@ export interface BuildOptions {
 
 /** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
 export function buildApp(config: Config, options: BuildOptions = {}): FastifyInstance {
-  const clientFor = (spec: UpstreamSpec): Upstream =>
-    spec.origin === undefined ? new MockUpstream() : new HttpUpstream({ ...spec, origin: spec.origin });
-  const router = new Router(config, config.routing, (spec) =>
-    options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec),
+  const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream =>
+    spec.origin === undefined
+      ? new MockUpstream()
+      : new HttpUpstream({ ...spec, origin: spec.origin, connections: use === 'passthrough' ? config.passthroughMaxInFlight : undefined });
+  const router = new Router(config, config.routing, (spec, use) =>
+    options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec, use),
   );
   // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
   const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const metrics = new Metrics();
-  const context: AppContext = { config, router, metrics, state: { draining: false }, log };
+  const secrets = new Secrets([...config.proxyApiKeys, config.upstream.apiKey, ...config.routing.upstreams.map((upstream) => upstream.apiKey)]);
+  const context: AppContext = { config, router, metrics, state: { draining: false, passthroughInFlight: 0 }, log, secrets, streams: new Set() };
 
   const app = Fastify({
     // Fastify's own request logging (a child logger per request, two lines each) is off: the proxy
@@ -53,8 +57,12 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    // Streams may run for minutes; the upstream timeouts bound them instead.
-    requestTimeout: 0,
+    // The whole request (headers and body) must arrive within this; answers are not bounded by it
+    // (streams may run for minutes: the upstream timeouts bound them). Node checks it on a timer: a
+    // short period keeps a stalled upload from holding its socket much past the limit.
+    // (Node enforces it only when given at the server's creation, hence `http` too.)
+    requestTimeout: config.requestTimeoutMs,
+    http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs) },
     forceCloseConnections: 'idle',
   });
   app.decorate('proxyContext', context);
@@ -82,7 +90,8 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     metrics.inFlight.inc();
     // 'close' comes for every response, finished or cut, unlike onResponse.
     reply.raw.once('close', () => metrics.inFlight.dec());
-    if (!keys.enabled || OPEN_PATHS.has(request.url.split('?')[0]!)) return done();
+    // Health, readiness and metrics answer GET and HEAD to anyone; every other method and path needs the key.
+    if (!keys.enabled || ((request.method === 'GET' || request.method === 'HEAD') && OPEN_PATHS.has(request.url.split('?')[0]!))) return done();
     try {
       keys.check(request.headers);
       done();
@@ -120,9 +129,17 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   });
 
   app.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
-    const proxyError = toProxyError(error);
+    const raised = toProxyError(error);
+    // An upstream's message may echo a key: no error leaves the proxy, or reaches its log, with one.
+    const proxyError = new ProxyError(raised.status, secrets.forRequest(request.headers).redact(raised.message), {
+      type: raised.type,
+      code: raised.code,
+      param: raised.param,
+      headers: raised.headers,
+      cause: raised.cause,
+    });
     if (proxyError.status >= 500) {
-      log.error({ reqId: request.id, err: proxyError.cause ?? error, code: proxyError.code }, proxyError.message);
+      log.error({ reqId: request.id, err: proxyError.cause ?? proxyError, code: proxyError.code }, proxyError.message);
     }
     if (reply.raw.headersSent || reply.raw.destroyed) return;
     if (proxyError.headers) reply.headers(proxyError.headers);

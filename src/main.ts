@@ -70,8 +70,12 @@ function installShutdown(app: ReturnType<typeof buildApp>, config: Config, log: 
     log.info({ signal, delayMs: delay, graceMs: config.shutdownGraceMs }, 'shutting down: not ready, finishing in-flight requests');
     log.flush();
     const force = setTimeout(() => {
-      log.warn('in-flight requests did not finish in time; exiting');
-      exit(0);
+      // Streams still running are told why they end (an error event, never a silent cut), then the
+      // process exits once those last bytes had a moment to leave.
+      const streams = app.proxyContext.streams;
+      log.warn({ streams: streams.size }, 'in-flight requests did not finish in time; exiting');
+      for (const stream of [...streams]) stream.shutdown();
+      setTimeout(() => exit(0), streams.size > 0 ? 200 : 0).unref();
     }, delay + config.shutdownGraceMs);
     force.unref();
     setTimeout(() => {

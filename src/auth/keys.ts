@@ -40,7 +40,7 @@ export function upstreamKey(upstream: { keyFromClient: boolean; apiKey: string |
   return upstream.keyFromClient ? presentedKey(headers) : upstream.apiKey;
 }
 
-function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const authorization = headers.authorization;
   if (authorization) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());

@@ -11,6 +11,14 @@ export type PrefillFallback = (typeof FALLBACKS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** What the proxy reads from an upstream at most. */
+export interface UpstreamLimits {
+  /** One SSE line or event of a stream the proxy reads (larger: the stream ends with an error event). */
+  maxEventBytes: number;
+  /** A whole answer (or error body) read into memory (larger: 502). */
+  maxBodyBytes: number;
+}
+
 export interface UpstreamConfig extends PoolSettings {
   provider: ProviderId;
   /** How the provider was chosen, for the start-up log. */
@@ -32,7 +40,14 @@ export interface Config {
   prefillMode: PrefillMode;
   prefillFallback: PrefillFallback;
   proxyApiKeys: string[];
+  /** Largest request body, on every route. */
   bodyLimitBytes: number;
+  /** How long a request's headers and body may take to arrive. */
+  requestTimeoutMs: number;
+  /** Bounds on what is read from upstreams. */
+  limits: UpstreamLimits;
+  /** Passthrough requests in flight at once (beyond: 503), so they can never starve the chat routes. */
+  passthroughMaxInFlight: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   /** After SIGTERM, how long `/ready` says 503 while new connections are still accepted. */

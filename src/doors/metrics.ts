@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../pipeline/context.js';
+import { onlyGet } from './health.js';
 
 /** Prometheus exposition of the proxy's metrics (see metrics.ts). */
 export function registerMetrics(app: FastifyInstance, context: AppContext): void {
@@ -7,4 +8,5 @@ export function registerMetrics(app: FastifyInstance, context: AppContext): void
     const body = await context.metrics.registry.metrics();
     return reply.header('content-type', context.metrics.registry.contentType).send(body);
   });
+  onlyGet(app, '/metrics');
 }

@@ -1,56 +1,101 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../pipeline/context.js';
 import { upstreamKey } from '../auth/keys.js';
-import { upstreamTransportError } from '../errors.js';
+import { proxyError, upstreamTransportError } from '../errors.js';
+import type { AppContext } from '../pipeline/context.js';
 import { ClientGone } from '../upstream/client-gone.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
+import { readBody } from '../upstream/read-body.js';
 import { relayEventStream } from './sse-relay.js';
 
 /**
  * Every path the proxy does not handle itself (`/v1/completions`, `/v1/embeddings`, llama.cpp's
- * `/apply-template`, `/completion`, `/tokenize`, ...) is streamed to the upstream and back unchanged:
- * the request body is never parsed, only the upstream key replaces the client's.
+ * `/apply-template`, `/completion`, `/tokenize`, ...) goes to the default upstream and back unchanged
+ * (only the upstream key replaces the client's), within bounds: the body is read whole first
+ * (BODY_LIMIT_BYTES, within REQUEST_TIMEOUT_MS), so a slow upload holds a socket of the proxy's and
+ * never an upstream connection; passthrough requests have their own connection pool and at most
+ * PASSTHROUGH_MAX_IN_FLIGHT at once, so they can never starve the chat routes; and the path stays
+ * below the upstream's base path.
  */
 export async function passthroughRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  app.all('/*', (request, reply) => forward(context, request, reply, request.url));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.all('/*', (request, reply) => forward(context, request, reply, passthroughPath(request.url)));
+}
+
+/**
+ * The request's path as the upstream gets it below its base path: origin-form only (not
+ * `http://host/x` or `*`), and no segment that could climb out of the base path once decoded
+ * (`..`, `.`, `%2e%2e`, encoded slashes or backslashes). Anything else is a 400 `invalid_path`.
+ */
+export function passthroughPath(url: string): string {
+  const invalid = () => proxyError('invalid_path', 'The request path is not allowed: use an origin-form path without dot segments, backslashes or encoded slashes.', { param: 'path' });
+  if (!url.startsWith('/')) throw invalid();
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  if (path.includes('\\')) throw invalid();
+  for (const segment of path.split('/')) {
+    if (!segment.includes('.') && !segment.includes('%')) continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw invalid();
+    }
+    if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\')) throw invalid();
+  }
+  return url;
 }
 
 /** Also used for `/v1/models`, which goes to the provider's own model-list path. */
-export async function forward(
-  context: AppContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  path: string,
-): Promise<unknown> {
+export async function forward(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
+  const state = context.state;
+  if (state.passthroughInFlight >= context.config.passthroughMaxInFlight) {
+    reply.header('retry-after', '1');
+    throw proxyError('passthrough_busy', 'Too many requests to passthrough routes are in flight (PASSTHROUGH_MAX_IN_FLIGHT); retry shortly.');
+  }
+  state.passthroughInFlight++;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    state.passthroughInFlight--;
+  };
+  reply.raw.once('close', release);
+  try {
+    return await send(context, request, reply, path);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function send(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
   const target = context.router.defaultTarget;
-  const { provider, client: upstream } = target;
+  const { provider, passthrough: upstream } = target;
   request.telemetry.providerId = provider.id;
   const headers: Record<string, string> = {
     ...upstreamRequestHeaders(request.headers),
     ...provider.authHeaders(upstreamKey(target.spec, request.headers)),
   };
-  const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
-  const length = request.headers['content-length'];
-  if (typeof length === 'string') headers['content-length'] = length;
+  const body = Buffer.isBuffer(request.body) && request.method !== 'GET' && request.method !== 'HEAD' ? request.body : null;
   const clientGone = ClientGone.watch(reply);
   let response;
   try {
-    response = await upstream.request({
-      method: request.method,
-      path,
-      headers,
-      body: hasBody && request.method !== 'GET' && request.method !== 'HEAD' ? request.raw : null,
-      signal: clientGone,
-    });
+    response = await upstream.request({ method: request.method, path, headers, body, signal: clientGone });
   } catch (err) {
     throw upstreamTransportError(err);
   }
-  reply.code(response.statusCode).headers(clientResponseHeaders(response.headers));
+  const secrets = context.secrets.forRequest(request.headers);
+  const passOn = clientResponseHeaders(response.headers);
+  if (response.statusCode >= 400) {
+    // An error body may echo a key: read (bounded), cleaned, then sent.
+    const text = await readBody(response.body, context.config.limits.maxBodyBytes);
+    return reply.code(response.statusCode).headers(secrets.redactHeaders(passOn)).send(secrets.redactBytes(text));
+  }
+  reply.code(response.statusCode).headers(passOn);
   const contentType = String(response.headers['content-type'] ?? '');
   if (contentType.includes('text/event-stream')) {
-    return reply.send(relayEventStream(response.body, (error) => request.telemetry.streamFailed(error), clientGone));
+    return reply.send(relayEventStream(response.body, (error) => request.telemetry.streamFailed(error), clientGone, secrets.empty ? undefined : (bytes) => secrets.redactBytes(bytes)));
   }
   const upstreamLength = response.headers['content-length'];
   if (typeof upstreamLength === 'string') reply.header('content-length', upstreamLength);

@@ -1,5 +1,19 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../pipeline/context.js';
+import type { RunEnvironment } from '../pipeline/run.js';
 import type { Door, PipelineResult, Prepared } from '../pipeline/types.js';
+import { ClientGone } from '../upstream/client-gone.js';
+
+/** What the pipeline needs of the HTTP exchange and the app, for one request of any door. */
+export function runEnvironment(context: AppContext, request: FastifyRequest, reply: FastifyReply): RunEnvironment {
+  return {
+    signal: ClientGone.watch(reply),
+    telemetry: request.telemetry,
+    limits: context.config.limits,
+    secrets: context.secrets.forRequest(request.headers),
+    streams: context.streams,
+  };
+}
 
 /**
  * Writes a pipeline result through the door's wire format: the upstream's bytes as they came, a whole

@@ -9,8 +9,13 @@ import type { CancelSignal } from '../upstream/client-gone.js';
  * line break if the upstream stopped inside an event) and the stream ends. When the client goes away,
  * this stream is destroyed and destroys the upstream body with it.
  */
-export function relayEventStream(source: Readable, onUpstreamFailure: (error: ProxyError) => void, clientSignal: CancelSignal): Readable {
-  return new EventStreamRelay(source, onUpstreamFailure, clientSignal);
+export function relayEventStream(
+  source: Readable,
+  onUpstreamFailure: (error: ProxyError) => void,
+  clientSignal: CancelSignal,
+  clean?: (bytes: Buffer) => Buffer,
+): Readable {
+  return new EventStreamRelay(source, onUpstreamFailure, clientSignal, clean);
 }
 
 class EventStreamRelay extends Readable {
@@ -21,11 +26,12 @@ class EventStreamRelay extends Readable {
     private readonly source: Readable,
     private readonly onUpstreamFailure: (error: ProxyError) => void,
     private readonly clientSignal: CancelSignal,
+    clean: ((bytes: Buffer) => Buffer) | undefined,
   ) {
     super();
     source.on('data', (chunk: Buffer) => {
       this.atEventBoundary = endsWithBlankLine(chunk);
-      if (!this.push(chunk)) this.source.pause();
+      if (!this.push(clean ? clean(chunk) : chunk)) this.source.pause();
     });
     source.once('end', () => {
       if (this.finished) return;

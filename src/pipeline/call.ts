@@ -3,7 +3,9 @@ import type { Prefill } from '../prefill/detect.js';
 import type { CapabilityMemory } from '../providers/capability-memory.js';
 import type { JsonBody, Provider, ProviderCallContext } from '../providers/types.js';
 import type { CancelSignal } from '../upstream/client-gone.js';
-import { readBodyText } from '../upstream/read-body.js';
+import type { RequestSecrets } from '../auth/secrets.js';
+import type { UpstreamLimits } from '../config/types.js';
+import { readBody, readBodyText } from '../upstream/read-body.js';
 import { withRetries, type RetryPolicy } from '../upstream/retry.js';
 import type { Upstream, UpstreamResponse } from '../upstream/types.js';
 import type { ChatRequest } from '../chat/schema.js';
@@ -11,8 +13,6 @@ import { planFallback, type PlanSettings } from './plan.js';
 import type { RequestTelemetry } from './telemetry.js';
 import type { CallPlan } from './types.js';
 
-/** Upstream error bodies and answers read whole are bounded by this. */
-export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
 
 /** What every upstream call of one request shares. */
 export interface CallContext {
@@ -27,10 +27,16 @@ export interface CallContext {
   stream: boolean;
   /** What the provider learned about this upstream. */
   memory: CapabilityMemory<unknown>;
+  limits: UpstreamLimits;
+  /** Keys never relayed: upstream error messages are cleaned of them. */
+  secrets: RequestSecrets;
+  /** Live streams (see RunEnvironment). */
+  streams: Set<{ shutdown(): void }>;
 }
 
-/** Side requests (a llama.cpp template probe) read at most this much. */
+/** Side requests (a llama.cpp template probe) read at most this much, within this time. */
 const SIDE_ANSWER_BYTES = 4 * 1024 * 1024;
+const SIDE_REQUEST_MS = 5000;
 
 /** A successful upstream answer (status < 400, body not yet read) and the plan that produced it. */
 export interface Exchange {
@@ -77,7 +83,7 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   }
   let response = await attempt(context, plan);
   if (response.statusCode < 400) return { plan, response: checked(context, response) };
-  const errorText = await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES);
+  const errorText = context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes));
   const recovery =
     plan.answer.kind === 'native' && prefill && !Buffer.isBuffer(plan.body) ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody) : undefined;
   if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers['retry-after']);
@@ -91,7 +97,7 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   }
   response = await attempt(context, next);
   if (response.statusCode >= 400) {
-    throw upstreamHttpError(response.statusCode, await readBodyText(response.body, MAX_UPSTREAM_BODY_BYTES), response.headers['retry-after']);
+    throw upstreamHttpError(response.statusCode, context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes)), response.headers['retry-after']);
   }
   return { plan: next, response: checked(context, response) };
 }
@@ -114,13 +120,31 @@ async function attempt(context: CallContext, plan: CallPlan): Promise<UpstreamRe
   }
 }
 
+/** A whole answer's body, read (bounded); a failure is the upstream's, counted as such. */
+export async function readAnswer(context: CallContext, response: UpstreamResponse, limitBytes = context.limits.maxBodyBytes): Promise<Buffer> {
+  const length = Number(response.headers['content-length']);
+  try {
+    return await readBody(response.body, limitBytes, length >= 0 ? length : undefined);
+  } catch (err) {
+    const error = err instanceof ProxyError ? err : upstreamTransportError(err);
+    context.telemetry.upstreamFailed(error);
+    throw error;
+  }
+}
+
 /** What a provider may do before a call: side requests to the same upstream, and its memory. */
 function providerContext(context: CallContext): ProviderCallContext {
   return {
     memory: context.memory,
     async sideRequest(path, body) {
       const headers = { ...context.headers, accept: 'application/json' };
-      const response = await context.upstream.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal: context.signal });
+      // Bounded in time and size, and only a JSON answer is read: a server that answers the probe with
+      // something else (a stream, a page) costs nothing more.
+      const response = await context.upstream.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal: AbortSignal.timeout(SIDE_REQUEST_MS) });
+      if (!/json/i.test(String(response.headers['content-type'] ?? ''))) {
+        response.body.destroy();
+        return { status: response.statusCode, body: undefined };
+      }
       const text = await readBodyText(response.body, SIDE_ANSWER_BYTES);
       let parsed: unknown;
       try {

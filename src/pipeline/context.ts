@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Secrets } from '../auth/secrets.js';
 import type { Config } from '../config/types.js';
 import type { Router } from '../routing/router.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -8,7 +9,12 @@ export interface AppContext {
   config: Config;
   router: Router;
   metrics: Metrics;
-  state: { draining: boolean };
+  /** `draining` once shutdown began; passthrough requests in flight. */
+  state: { draining: boolean; passthroughInFlight: number };
   /** The process's logger; request log lines carry the request id as `reqId`. */
   log: Logger;
+  /** Keys that must never reach a client. */
+  secrets: Secrets;
+  /** Streams being answered, ended with an error event if the process must stop before they finish. */
+  streams: Set<{ shutdown(): void }>;
 }

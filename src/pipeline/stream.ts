@@ -44,8 +44,6 @@ interface CallState {
 
 const USAGE_KEY = Buffer.from('"usage"');
 
-/** The largest incomplete event held on a stream passed through raw. */
-const MAX_HELD_EVENT_BYTES = 4 * 1024 * 1024;
 
 /**
  * The client's stream: upstream bytes in, the door's bytes out, event by event as they arrive (never
@@ -76,6 +74,12 @@ class AnswerStream extends Readable {
     super();
     this.multiCall = prepared.stage !== undefined;
     this.current = this.attach(first, exchange, true);
+    call.streams.add(this);
+  }
+
+  /** The process is stopping before this answer could finish: the client is told so, not left cut. */
+  shutdown(): void {
+    this.fail(proxyError('server_shutting_down', 'The proxy is shutting down; the answer was cut before it was complete.'));
   }
 
   override _read(): void {
@@ -84,6 +88,7 @@ class AnswerStream extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.finished = true;
+    this.call.streams.delete(this);
     const source = this.current.exchange.response.body;
     if (!source.destroyed) source.destroy();
     callback(err);
@@ -108,7 +113,7 @@ class AnswerStream extends Readable {
       failure: undefined,
       isFirst,
     };
-    if (!raw) state.decoder = answers.stream(planned.chat, (event) => this.onEvent(state, event));
+    if (!raw) state.decoder = answers.stream(planned.chat, (event) => this.onEvent(state, event), { maxEventBytes: this.call.limits.maxEventBytes });
     const source = exchange.response.body;
     source.on('data', (chunk: Buffer) => this.onData(state, chunk));
     source.once('end', () => this.onEnd(state));
@@ -139,8 +144,9 @@ class AnswerStream extends Readable {
     if (end === -1) {
       state.tail.push(chunk);
       state.tailBytes += chunk.length;
-      if (state.tailBytes > MAX_HELD_EVENT_BYTES) {
-        this.fail(proxyError('upstream_invalid_response', `The upstream sent a stream event larger than ${MAX_HELD_EVENT_BYTES} bytes.`));
+      const max = this.call.limits.maxEventBytes;
+      if (state.tailBytes > max) {
+        this.fail(proxyError('upstream_event_too_large', `The upstream sent a stream event larger than ${max} bytes (UPSTREAM_MAX_EVENT_BYTES).`));
       }
       return;
     }
@@ -166,7 +172,8 @@ class AnswerStream extends Readable {
       return this.flushOut();
     }
     state.done ||= (state.exchange.plan.answers ?? this.call.provider.answers).endsWithTerminator(ready);
-    this.send(ready);
+    // An upstream that echoes a key in what it streams (an error event) does not get it to the client.
+    this.send(this.call.secrets.empty ? ready : this.call.secrets.redactBytes(ready));
   }
 
   private onEvent(state: CallState, event: AnswerEvent): void {
@@ -273,6 +280,7 @@ class AnswerStream extends Readable {
   private close(): void {
     this.flushOut();
     this.finished = true;
+    this.call.streams.delete(this);
     this.push(null);
   }
 
@@ -293,9 +301,11 @@ class AnswerStream extends Readable {
     if (this.finished) return;
     const state = this.current;
     if (!state.raw && state.decoder) for (const event of state.rewriter.flushAll()) this.release(event);
-    this.call.telemetry.streamFailed(error);
-    this.out += this.encoder.error(error);
+    const told = new ProxyError(error.status, this.call.secrets.redact(error.message), { type: error.type, code: error.code, param: error.param, cause: error.cause });
+    this.call.telemetry.streamFailed(told);
+    this.out += this.encoder.error(told);
     this.finished = true;
+    this.call.streams.delete(this);
     const source = state.exchange.response.body;
     if (!source.destroyed) source.destroy();
     this.flushOut();

@@ -4,8 +4,7 @@ import { invalidUpstreamResponse } from '../errors.js';
 import { needsRewrite, onlyStripsRepeat } from '../prefill/answer-plan.js';
 import { cannotHoldRepeat } from '../prefill/prefix-stripper.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
-import { readBody } from '../upstream/read-body.js';
-import { MAX_UPSTREAM_BODY_BYTES, callUpstream, type CallContext, type Exchange } from './call.js';
+import { callUpstream, readAnswer, type CallContext, type Exchange } from './call.js';
 import { planCall } from './plan.js';
 import { rewriteAnswer } from './rewrite.js';
 import type { Door, PipelineResult, Prepared, SoFar } from './types.js';
@@ -31,16 +30,19 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
   const length = Number(response.headers['content-length']);
   const knownLength = length >= 0 ? length : undefined;
   if (sameWire && !needsRewrite(plan.answer)) {
-    // The bytes go as they came; a small answer read whole costs far less than a piped stream.
+    // The bytes go as they came, after a cheap look that they are what the route expects (a JSON
+    // object); a small answer read whole costs far less than a piped stream.
+    expectJson(call, response.headers['content-type']);
     if (knownLength !== undefined && knownLength <= SMALL_ANSWER_BYTES) {
-      const body = await readBody(response.body, SMALL_ANSWER_BYTES, knownLength);
+      const body = await readAnswer(call, response, SMALL_ANSWER_BYTES);
       call.telemetry.upstreamMs += performance.now() - started;
+      if (!startsLikeJsonObject(body)) throw notAnAnswer(call, 'The upstream answered with a body that is not a JSON object.');
       return { kind: 'bytes', status: response.statusCode, headers, body, length: body.length, prefill };
     }
     call.telemetry.upstreamMs += performance.now() - started;
     return { kind: 'bytes', status: response.statusCode, headers, body: response.body, length: Number.isFinite(length) ? length : undefined, prefill };
   }
-  const raw = await readBody(response.body, MAX_UPSTREAM_BODY_BYTES, knownLength);
+  const raw = await readAnswer(call, response);
   call.telemetry.upstreamMs += performance.now() - started;
   const answerPlan = plan.answer;
   if (sameWire && onlyStripsRepeat(answerPlan) && conformant(raw) && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
@@ -51,6 +53,26 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
   rewriteAnswer(answer, answerPlan);
   delete headers['content-encoding'];
   return { kind: 'answer', status: response.statusCode, headers, answer, prefill };
+}
+
+function expectJson(call: CallContext, contentType: string | string[] | undefined): void {
+  const type = String(contentType ?? '');
+  if (type.length > 0 && !/json/i.test(type)) throw notAnAnswer(call, `The upstream answered with "${type}" instead of JSON.`);
+}
+
+/** The first byte that is not whitespace opens an object. */
+function startsLikeJsonObject(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === 0x7b;
+  }
+  return false;
+}
+
+function notAnAnswer(call: CallContext, message: string) {
+  const error = invalidUpstreamResponse(message);
+  call.telemetry.upstreamFailed(error);
+  return error;
 }
 
 const REFUSAL = Buffer.from('"refusal"');
@@ -68,10 +90,8 @@ function conformant(raw: Buffer): boolean {
 function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Exchange['plan']): Answer {
   try {
     return (plan.answers ?? call.provider.answers).whole(JSON.parse(raw.toString('utf8')), chat);
-  } catch (err) {
-    const error = invalidUpstreamResponse('The upstream answered with a body that is not a valid answer (not JSON, or not its API\'s shape).', err);
-    call.telemetry.upstreamFailed(error);
-    throw error;
+  } catch {
+    throw notAnAnswer(call, "The upstream answered with a body that is not a valid answer (not JSON, or not its API's shape).");
   }
 }
 
@@ -87,7 +107,7 @@ async function runWholeLoop(call: CallContext, prepared: Prepared): Promise<Pipe
   for (;;) {
     const started = performance.now();
     const exchange = await callUpstream(call, next.chat, next.prefill, next.plan);
-    const raw = await readBody(exchange.response.body, MAX_UPSTREAM_BODY_BYTES);
+    const raw = await readAnswer(call, exchange.response);
     call.telemetry.upstreamMs += performance.now() - started;
     const answer = decode(call, raw, next.chat, exchange.plan);
     rewriteAnswer(answer, { ...exchange.plan.answer, echo: false });

@@ -86,6 +86,19 @@ export type ErrorRecovery =
 /** The wire formats answers come in. A door that speaks the upstream's format can take its bytes untouched. */
 export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'llamacpp-completion';
 
+export interface DecoderOptions {
+  /** The largest event held (UPSTREAM_MAX_EVENT_BYTES); beyond it the decoder emits an error event. */
+  maxEventBytes: number;
+}
+
+/** The error event of a stream whose event would not fit (see DecoderOptions). */
+export function eventTooLarge(maxEventBytes: number): AnswerEvent {
+  return {
+    type: 'error',
+    error: { status: 502, message: `The upstream sent a stream event larger than ${maxEventBytes} bytes (UPSTREAM_MAX_EVENT_BYTES).`, type: 'upstream_error', code: 'upstream_event_too_large', param: null },
+  };
+}
+
 /** Turns an upstream's streamed answer, as bytes arrive, into the pipeline's events. */
 export interface StreamDecoder {
   write(bytes: Buffer): void;
@@ -103,7 +116,7 @@ export interface AnswerDecoder {
   /** A whole answer's parsed JSON body; throws on a body that is not this dialect's answer. */
   whole(body: unknown, request: ChatRequest): Answer;
   /** A decoder for one streamed answer; events go to `emit` in order. */
-  stream(request: ChatRequest, emit: (event: AnswerEvent) => void): StreamDecoder;
+  stream(request: ChatRequest, emit: (event: AnswerEvent) => void, options: DecoderOptions): StreamDecoder;
 }
 
 /**

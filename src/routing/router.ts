@@ -10,6 +10,8 @@ export interface Target {
   spec: UpstreamSpec;
   provider: Provider;
   client: Upstream;
+  /** Passthrough routes' own connection pool, so they can never take the chat routes' connections. */
+  passthrough: Upstream;
   /** What the provider learned about this upstream at run time (a llama.cpp server's template). */
   memory: CapabilityMemory<unknown>;
 }
@@ -44,10 +46,16 @@ export class Router {
   constructor(
     private readonly config: Config,
     readonly routing: Routing,
-    clientFor: (spec: UpstreamSpec) => Upstream,
+    clientFor: (spec: UpstreamSpec, use: 'chat' | 'passthrough') => Upstream,
   ) {
     for (const spec of routing.upstreams) {
-      this.targets.set(spec.name, { spec, provider: providerFor(spec.provider), client: clientFor(spec), memory: new CapabilityMemory(SERVER_FACTS_TTL_MS, 64) });
+      this.targets.set(spec.name, {
+        spec,
+        provider: providerFor(spec.provider),
+        client: clientFor(spec, 'chat'),
+        passthrough: clientFor(spec, 'passthrough'),
+        memory: new CapabilityMemory(SERVER_FACTS_TTL_MS, 64),
+      });
     }
     for (const model of routing.models) {
       if (model.pattern) this.patterns.push(model);
@@ -96,6 +104,6 @@ export class Router {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.targets.values()].map((target) => target.client.close()));
+    await Promise.all([...this.targets.values()].flatMap((target) => [target.client.close(), target.passthrough.close()]));
   }
 }

@@ -15,10 +15,23 @@ export class SseParser {
   private skipNextLf = false;
   private eventName: string | undefined;
   private dataLines: string[] = [];
+  /** Characters of the event being read (its data lines and the line still open). */
+  private eventSize = 0;
+  private overflowed = false;
 
-  constructor(private readonly onEvent: (event: SseEvent) => void) {}
+  /**
+   * @param maxEventChars the largest event (data lines and any one line) the parser holds; beyond it
+   *   `onTooLarge` is called once and the rest of the input is ignored, so one endless line costs a
+   *   bounded amount of memory.
+   */
+  constructor(
+    private readonly onEvent: (event: SseEvent) => void,
+    private readonly maxEventChars = Number.POSITIVE_INFINITY,
+    private readonly onTooLarge: () => void = () => {},
+  ) {}
 
   push(chunk: string): void {
+    if (this.overflowed) return;
     let start = 0;
     if (this.skipNextLf) {
       this.skipNextLf = false;
@@ -39,8 +52,19 @@ export class SseParser {
       }
       start = i + 1;
       this.line(line);
+      if (this.overflowed) return;
     }
-    if (start < chunk.length) this.partialLine += chunk.slice(start);
+    if (start < chunk.length) {
+      this.partialLine += chunk.slice(start);
+      if (this.eventSize + this.partialLine.length > this.maxEventChars) this.overflow();
+    }
+  }
+
+  private overflow(): void {
+    this.overflowed = true;
+    this.partialLine = '';
+    this.dataLines = [];
+    this.onTooLarge();
   }
 
   /** True between events: nothing of a next event has been read yet. */
@@ -52,6 +76,7 @@ export class SseParser {
   end(): void {
     this.partialLine = '';
     this.dataLines = [];
+    this.eventSize = 0;
     this.eventName = undefined;
   }
 
@@ -61,6 +86,7 @@ export class SseParser {
         const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
         const event = this.eventName;
         this.dataLines = [];
+        this.eventSize = 0;
         this.eventName = undefined;
         this.onEvent({ event, data });
       } else {
@@ -73,7 +99,11 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === 'data') this.dataLines.push(value);
+    if (field === 'data') {
+      this.dataLines.push(value);
+      this.eventSize += value.length + 1;
+      if (this.eventSize > this.maxEventChars) this.overflow();
+    }
     else if (field === 'event') this.eventName = value;
   }
 }

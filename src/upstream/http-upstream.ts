@@ -17,11 +17,11 @@ export class HttpUpstream implements Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
 
-  constructor(config: PoolSettings & { origin: string; basePath: string }) {
+  constructor(config: PoolSettings & { origin: string; basePath: string; connections?: number }) {
     this.basePath = config.basePath;
     this.description = `${config.origin}${config.basePath}`;
     this.pool = new Pool(config.origin, {
-      connections: 256,
+      connections: config.connections ?? 256,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       connect: { timeout: config.connectTimeoutMs },

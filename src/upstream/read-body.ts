@@ -1,13 +1,32 @@
 import type { Readable } from 'node:stream';
-import { ProxyError } from '../errors.js';
+import { proxyError, upstreamTransportError } from '../errors.js';
 
 /** Reads a whole (bounded) upstream body as UTF-8; used for error bodies and answers to rewrite. */
 export async function readBodyText(body: Readable, limitBytes: number): Promise<string> {
   return (await readBody(body, limitBytes)).toString('utf8');
 }
 
-/** Reads a whole (bounded) upstream body. */
+/**
+ * Reads a whole (bounded) upstream body. A body that stalls or breaks after the headers is the
+ * upstream's failure (504 upstream_body_timeout, 502 upstream_connection_lost), like one before them.
+ */
 export async function readBody(body: Readable, limitBytes: number, knownLength?: number): Promise<Buffer> {
+  if (knownLength !== undefined && knownLength > limitBytes) {
+    body.destroy();
+    throw tooLarge(limitBytes);
+  }
+  try {
+    return await read(body, limitBytes, knownLength);
+  } catch (err) {
+    throw upstreamTransportError(err);
+  }
+}
+
+function tooLarge(limitBytes: number) {
+  return proxyError('upstream_response_too_large', `The upstream answer exceeds ${limitBytes} bytes (UPSTREAM_MAX_BODY_BYTES).`);
+}
+
+async function read(body: Readable, limitBytes: number, knownLength: number | undefined): Promise<Buffer> {
   // undici's body reads itself whole far more cheaply than async iteration does, when the length is
   // known to be within the limit.
   const consumable = body as Readable & { arrayBuffer?: () => Promise<ArrayBuffer> };
@@ -20,7 +39,7 @@ export async function readBody(body: Readable, limitBytes: number, knownLength?:
     size += chunk.length;
     if (size > limitBytes) {
       body.destroy();
-      throw new ProxyError(502, `The upstream answer exceeds ${limitBytes} bytes.`, { code: 'upstream_response_too_large' });
+      throw tooLarge(limitBytes);
     }
     chunks.push(chunk);
   }

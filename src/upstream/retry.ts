@@ -15,13 +15,18 @@ export interface RetryPolicy {
 /** Statuses that say "try again": rate limited, bad gateway, unavailable. */
 const RETRYABLE_STATUS = new Set([429, 502, 503]);
 
-/** Connection failures after which the request cannot have reached the model. */
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * Failures after which the request cannot have reached the model: no connection was made (refused,
+ * timed out, the name not resolved yet). A connection lost after the request was written is not
+ * among them: the upstream may already be generating, and a second request would generate twice.
+ */
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
- * Sends a request, again after a connection failure or a 429/502/503, as long as no byte has reached
- * the client (this runs before any response header is written), within the policy's bounds and
- * honouring the upstream's `retry-after`. Gives up at once when the client goes away.
+ * Sends a request, again when it cannot have reached the model (no connection made) or the upstream
+ * said "try again" (429/502/503), as long as no byte has reached the client (this runs before any
+ * response header is written), within the policy's bounds and honouring the upstream's
+ * `retry-after`. Gives up at once when the client goes away.
  */
 export async function withRetries(
   policy: RetryPolicy,

@@ -9,7 +9,7 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body?: string | Buffer | Readable | null;
-  signal?: CancelSignal;
+  signal?: CancelSignal | AbortSignal;
 }
 
 export interface UpstreamResponse {

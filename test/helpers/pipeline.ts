@@ -11,6 +11,7 @@ import type { AnswerPlan } from '../../src/prefill/answer-plan.js';
 import { detectPrefill, type PrefillMode } from '../../src/prefill/detect.js';
 import { DEFAULT_THINK_TAGS } from '../../src/prefill/reasoning.js';
 import { CapabilityMemory } from '../../src/providers/capability-memory.js';
+import { RequestSecrets } from '../../src/auth/secrets.js';
 import { providerFor, type ProviderId } from '../../src/providers/index.js';
 import { SseParser } from '../../src/sse/parser.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
@@ -82,6 +83,9 @@ export async function streamThrough(
     telemetry,
     stream: true,
     memory: new CapabilityMemory(60_000, 10),
+    limits: { maxEventBytes: 4 * 1024 * 1024, maxBodyBytes: 32 * 1024 * 1024 },
+    secrets: new RequestSecrets([]),
+    streams: new Set(),
   };
   const prepared = {
     request: { door: 'chat', chat: request, raw: undefined, headers: {}, options: { stream: true, echo: plan.echo, includeUsage: options.includeUsage ?? true, thinkingBudget: undefined } },

@@ -63,24 +63,29 @@ describe('retries before any byte reached the client', () => {
     expect(calls).toBe(3);
   });
 
-  it('a connection reset before the answer is retried; retries are bounded and can be switched off', async () => {
+  it('a connection lost after the request was written is not retried (the model may be generating); 503 is, boundedly, and retries can be switched off', async () => {
     let calls = 0;
     upstream = await startMockServer((request, res) => {
       calls++;
-      if (request.json?.model === 'always-reset' || calls === 1) return void res.socket?.destroy();
+      if (request.json?.model === 'always-reset') return void res.socket?.destroy();
+      if (request.json?.model === 'always-busy' || calls === 1) return sendJson(res, 503, { error: { message: 'busy' } });
       sendJson(res, 200, ok());
     });
     proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm', UPSTREAM_RETRY_BASE_MS: '10', UPSTREAM_RETRIES: '3' });
+    const reset = await proxy.client.chat.completions.create({ model: 'always-reset', messages }).catch((err: unknown) => err);
+    expect(reset).toMatchObject({ status: 502, code: 'upstream_connection_lost' });
+    expect(calls).toBe(1);
+    calls = 0;
     await proxy.client.chat.completions.create({ model: 'm', messages });
     expect(calls).toBe(2);
     calls = 0;
-    const error = await proxy.client.chat.completions.create({ model: 'always-reset', messages }).catch((err: unknown) => err);
-    expect(error).toMatchObject({ status: 502, code: 'upstream_connection_lost' });
+    const busy = await proxy.client.chat.completions.create({ model: 'always-busy', messages }).catch((err: unknown) => err);
+    expect(busy).toMatchObject({ status: 503 });
     expect(calls).toBe(4);
     await proxy.close();
     calls = 0;
     proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm', UPSTREAM_RETRIES: '0' });
-    await proxy.client.chat.completions.create({ model: 'always-reset', messages }).catch(() => undefined);
+    await proxy.client.chat.completions.create({ model: 'always-busy', messages }).catch(() => undefined);
     expect(calls).toBe(1);
   });
 

@@ -5,8 +5,7 @@ import type { AppContext } from '../../pipeline/context.js';
 import { prepare } from '../../pipeline/prepare.js';
 import { run } from '../../pipeline/run.js';
 import type { PipelineRequest } from '../../pipeline/types.js';
-import { ClientGone } from '../../upstream/client-gone.js';
-import { sendResult } from '../send.js';
+import { runEnvironment, sendResult } from '../send.js';
 import { chatDoor } from './encode.js';
 
 /**
@@ -17,7 +16,7 @@ import { chatDoor } from './encode.js';
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const prepared = prepare(context, chatPipelineRequest(request), request.telemetry);
-    const result = await run(prepared, chatDoor, ClientGone.watch(reply), request.telemetry);
+    const result = await run(prepared, chatDoor, runEnvironment(context, request, reply));
     return sendResult(reply, result, chatDoor, prepared);
   };
   const options = { config: { door: 'chat' as const } };

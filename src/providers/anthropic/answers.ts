@@ -1,6 +1,7 @@
 import type { Answer, AnswerChoice, AnswerEvent, FinishReason, ToolCall, Usage } from '../../answer/types.js';
-import { SseParser, type SseEvent } from '../../sse/parser.js';
-import type { AnswerDecoder, StreamDecoder } from '../types.js';
+import type { SseEvent } from '../../sse/parser.js';
+import { SseStreamDecoder } from '../sse-decoder.js';
+import type { AnswerDecoder } from '../types.js';
 
 /**
  * Anthropic Messages answers read into the pipeline's answer, whole and streamed.
@@ -88,35 +89,18 @@ function wholeAnswer(body: unknown): Answer {
   return { id: message.id ?? '', model: message.model ?? '', created: now(), choices: [choice], usage: toUsage(message.usage ?? {}) };
 }
 
-class AnthropicStreamDecoder implements StreamDecoder {
-  private readonly text = new TextDecoder('utf-8');
-  private readonly parser = new SseParser((event) => this.onEvent(event));
+class AnthropicStreamDecoder extends SseStreamDecoder {
   private usage: AnthropicUsage = {};
   private readonly toolIndexOfBlock = new Map<number, number>();
   private stopped = false;
-  private failed = false;
 
-  constructor(private readonly emit: (event: AnswerEvent) => void) {}
-
-  get atEventBoundary(): boolean {
-    return this.parser.atEventBoundary;
-  }
-
-  write(bytes: Buffer): void {
-    this.parser.push(this.text.decode(bytes, { stream: true }));
-  }
-
-  end(): void {
-    const rest = this.text.decode();
-    if (rest) this.parser.push(rest);
-    this.parser.end();
-    if (this.stopped || this.failed) return;
+  protected override onEnd(): void {
+    if (this.stopped) return;
     this.failed = true;
     this.emit(upstreamError('The upstream stream ended before message_stop.', 'upstream_stream_truncated'));
   }
 
-  private onEvent({ event, data }: SseEvent): void {
-    if (this.failed) return;
+  protected onEvent({ event, data }: SseEvent): void {
     let payload: Record<string, unknown>;
     try {
       payload = JSON.parse(data) as Record<string, unknown>;
@@ -193,5 +177,5 @@ export const anthropicAnswers: AnswerDecoder = {
   // The last event of a complete stream is message_stop (its data is small: look at the last bytes).
   endsWithTerminator: (bytes) => bytes.subarray(Math.max(0, bytes.length - 64)).includes(MESSAGE_STOP),
   whole: (body) => wholeAnswer(body),
-  stream: (_request, emit) => new AnthropicStreamDecoder(emit),
+  stream: (_request, emit, options) => new AnthropicStreamDecoder(emit, options),
 };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Answer, AnswerEvent, FinishReason } from '../../answer/types.js';
 import type { ChatRequest } from '../../chat/schema.js';
-import { SseParser, type SseEvent } from '../../sse/parser.js';
-import type { AnswerDecoder, JsonBody, StreamDecoder } from '../types.js';
+import type { SseEvent } from '../../sse/parser.js';
+import { SseStreamDecoder } from '../sse-decoder.js';
+import type { AnswerDecoder, DecoderOptions, JsonBody } from '../types.js';
 
 /**
  * llama.cpp's raw route: the prompt rendered by the server's own chat template (`/apply-template`),
@@ -90,31 +91,18 @@ function wholeAnswer(body: unknown, request: ChatRequest): Answer {
   };
 }
 
-class CompletionStreamDecoder implements StreamDecoder {
-  private readonly text = new TextDecoder('utf-8');
-  private readonly parser = new SseParser((event) => this.onEvent(event));
+class CompletionStreamDecoder extends SseStreamDecoder {
   private started = false;
 
   constructor(
     private readonly request: ChatRequest,
-    private readonly emit: (event: AnswerEvent) => void,
-  ) {}
-
-  get atEventBoundary(): boolean {
-    return this.parser.atEventBoundary;
+    emit: (event: AnswerEvent) => void,
+    options: DecoderOptions,
+  ) {
+    super(emit, options);
   }
 
-  write(bytes: Buffer): void {
-    this.parser.push(this.text.decode(bytes, { stream: true }));
-  }
-
-  end(): void {
-    const rest = this.text.decode();
-    if (rest) this.parser.push(rest);
-    this.parser.end();
-  }
-
-  private onEvent({ data }: SseEvent): void {
+  protected onEvent({ data }: SseEvent): void {
     let event: Record<string, unknown>;
     try {
       event = JSON.parse(data) as Record<string, unknown>;
@@ -155,5 +143,5 @@ export const completionAnswers: AnswerDecoder = {
     return start !== -1 && bytes.subarray(start).includes(STOP_TRUE);
   },
   whole: wholeAnswer,
-  stream: (request, emit) => new CompletionStreamDecoder(request, emit),
+  stream: (request, emit, options) => new CompletionStreamDecoder(request, emit, options),
 };

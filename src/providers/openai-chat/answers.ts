@@ -1,7 +1,8 @@
 import type { Answer, AnswerChoice, AnswerEvent, FinishReason, ToolCall, ToolCallDelta } from '../../answer/types.js';
 import { toUsage } from '../../answer/usage.js';
-import { SseParser, type SseEvent } from '../../sse/parser.js';
-import type { AnswerDecoder, StreamDecoder } from '../types.js';
+import type { SseEvent } from '../../sse/parser.js';
+import { SseStreamDecoder } from '../sse-decoder.js';
+import type { AnswerDecoder } from '../types.js';
 
 /**
  * OpenAI Chat Completions answers (whole `chat.completion` objects and `chat.completion.chunk`
@@ -88,30 +89,10 @@ export function decodeWholeAnswer(body: unknown): Answer {
 }
 
 /** Decodes an OpenAI chat-completion stream: chunks become events, `[DONE]` ends it. */
-export class OpenAIChatStreamDecoder implements StreamDecoder {
-  private readonly text = new TextDecoder('utf-8');
-  private readonly parser: SseParser;
+export class OpenAIChatStreamDecoder extends SseStreamDecoder {
   private started = false;
 
-  constructor(private readonly emit: (event: AnswerEvent) => void) {
-    this.parser = new SseParser((event) => this.onEvent(event));
-  }
-
-  get atEventBoundary(): boolean {
-    return this.parser.atEventBoundary;
-  }
-
-  write(bytes: Buffer): void {
-    this.parser.push(this.text.decode(bytes, { stream: true }));
-  }
-
-  end(): void {
-    const rest = this.text.decode();
-    if (rest) this.parser.push(rest);
-    this.parser.end();
-  }
-
-  private onEvent({ data }: SseEvent): void {
+  protected onEvent({ data }: SseEvent): void {
     if (data === '[DONE]') return this.emit({ type: 'done' });
     let chunk: Record<string, unknown>;
     try {
@@ -211,5 +192,5 @@ export const openAIChatAnswers: AnswerDecoder = {
   wire: 'openai-chat',
   endsWithTerminator: endsWithDone,
   whole: (body) => decodeWholeAnswer(body),
-  stream: (_request, emit) => new OpenAIChatStreamDecoder(emit),
+  stream: (_request, emit, options) => new OpenAIChatStreamDecoder(emit, options),
 };
