@@ -4,6 +4,7 @@ import { pino, type DestinationStream } from 'pino';
 import { ClientKeys } from './auth/keys.js';
 import { Secrets } from './auth/secrets.js';
 import type { Config, UpstreamSpec } from './config/types.js';
+import { chatDoor } from './doors/chat/encode.js';
 import { registerChatCompletions } from './doors/chat/route.js';
 import './doors/fastify.js';
 import { registerHealth } from './doors/health.js';
@@ -14,6 +15,7 @@ import { passthroughRoutes } from './doors/passthrough.js';
 import { registerPreview } from './doors/preview.js';
 import { ProxyError, proxyError } from './errors.js';
 import type { AppContext } from './pipeline/context.js';
+import type { Door } from './pipeline/types.js';
 import { RequestTelemetry } from './pipeline/telemetry.js';
 import { MockUpstream } from './providers/mock/model.js';
 import { Router } from './routing/router.js';
@@ -23,6 +25,9 @@ import { HttpUpstream } from './upstream/http-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
 const OPEN_PATHS = new Set(['/health', '/ready', '/metrics']);
+
+/** The front doors, by the id their routes carry in `config.door`. */
+const DOORS: Partial<Record<string, Door>> = { chat: chatDoor };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface BuildOptions {
@@ -143,9 +148,14 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     }
     if (reply.raw.headersSent || reply.raw.destroyed) return;
     if (proxyError.headers) reply.headers(proxyError.headers);
-    // A door's answers all say how the prefill was served; an error before the answer served none.
-    if (request.routeOptions.config?.door) reply.header('x-prefill', 'none');
-    reply.code(proxyError.status).header('content-type', 'application/json; charset=utf-8').send(proxyError.toJSON());
+    // A door's answers all say how the prefill was served (an error served none), and its errors are
+    // in its own shape; other routes answer in OpenAI's.
+    const door = DOORS[request.routeOptions.config?.door ?? 'none'];
+    if (door) reply.header('x-prefill', 'none');
+    reply
+      .code(proxyError.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(door ? door.errorBody(proxyError) : proxyError.toJSON());
   });
 
   registerHealth(app, context);

@@ -5,7 +5,7 @@ import type { ChatRequest } from '../chat/schema.js';
 import type { ProxyError } from '../errors.js';
 import type { AnswerPlan } from '../prefill/answer-plan.js';
 import type { Prefill, PrefillMode } from '../prefill/detect.js';
-import type { UpstreamCall, WireFormat } from '../providers/types.js';
+import type { JsonBody, UpstreamCall, WireFormat } from '../providers/types.js';
 import type { Route } from '../routing/router.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Route } from '../routing/router.js';
  * (routing, prefill detection, the upstream calls, rewriting the answer) is door-neutral.
  */
 
-export type DoorId = 'chat';
+export type DoorId = 'chat' | 'messages' | 'responses';
 
 /** How the client wants its answer, read by the door from its own wire format. */
 export interface AnswerOptions {
@@ -36,6 +36,11 @@ export interface PipelineRequest {
   options: AnswerOptions;
   /** The client's headers: `x-prefill-mode`, its key (for UPSTREAM_KEY_FROM_CLIENT), headers to forward. */
   headers: IncomingHttpHeaders;
+  /**
+   * The door's own body, for an upstream that speaks the door's format natively (a Messages request
+   * to Anthropic goes as Messages, so nothing the request model cannot carry is lost).
+   */
+  native?: { wire: WireFormat; body: JsonBody };
 }
 
 /** One upstream call, planned: where it goes, what it sends, what its answer needs. */
@@ -100,6 +105,8 @@ export interface Door {
   encodeAnswer(answer: Answer, prepared: Prepared): string;
   /** An encoder for one streamed answer. */
   streamEncoder(prepared: Prepared): StreamEncoder;
+  /** An error response's body in the door's shape (its status is the error's). */
+  errorBody(error: ProxyError): unknown;
 }
 
 /** Encodes a streamed answer's events in a door's wire format. */

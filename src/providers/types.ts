@@ -84,7 +84,7 @@ export type ErrorRecovery =
   | { fallback: true };
 
 /** The wire formats answers come in. A door that speaks the upstream's format can take its bytes untouched. */
-export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'llamacpp-completion';
+export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'llamacpp-completion';
 
 export interface DecoderOptions {
   /** The largest event held (UPSTREAM_MAX_EVENT_BYTES); beyond it the decoder emits an error event. */

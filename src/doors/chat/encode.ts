@@ -88,4 +88,5 @@ export const chatDoor: Door = {
   wire: 'openai-chat',
   encodeAnswer: (answer) => encodeChatCompletion(answer),
   streamEncoder: () => new ChatStreamEncoder(),
+  errorBody: (error) => error.toJSON(),
 };
