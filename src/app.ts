@@ -6,6 +6,10 @@ import { Secrets } from './auth/secrets.js';
 import type { Config, UpstreamSpec } from './config/types.js';
 import { chatDoor } from './doors/chat/encode.js';
 import { registerChatCompletions } from './doors/chat/route.js';
+import { messagesDoor } from './doors/messages/encode.js';
+import { registerMessages } from './doors/messages/route.js';
+import { responsesDoor } from './doors/responses/encode.js';
+import { registerResponses } from './doors/responses/route.js';
 import './doors/fastify.js';
 import { registerHealth } from './doors/health.js';
 import { registerMetrics } from './doors/metrics.js';
@@ -17,17 +21,19 @@ import { ProxyError, proxyError } from './errors.js';
 import type { AppContext } from './pipeline/context.js';
 import type { Door } from './pipeline/types.js';
 import { RequestTelemetry } from './pipeline/telemetry.js';
+import { CapabilityMemory } from './providers/capability-memory.js';
 import { MockUpstream } from './providers/mock/model.js';
 import { Router } from './routing/router.js';
 import { loggerOptions } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { HttpUpstream } from './upstream/http-upstream.js';
+import { SigV4Upstream } from './upstream/signed-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
 const OPEN_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The front doors, by the id their routes carry in `config.door`. */
-const DOORS: Partial<Record<string, Door>> = { chat: chatDoor };
+const DOORS: Partial<Record<string, Door>> = { chat: chatDoor, messages: messagesDoor, responses: responsesDoor() };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface BuildOptions {
@@ -39,18 +45,37 @@ export interface BuildOptions {
 
 /** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
 export function buildApp(config: Config, options: BuildOptions = {}): FastifyInstance {
-  const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream =>
-    spec.origin === undefined
-      ? new MockUpstream()
-      : new HttpUpstream({ ...spec, origin: spec.origin, connections: use === 'passthrough' ? config.passthroughMaxInFlight : undefined });
+  const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream => {
+    if (spec.origin === undefined) return new MockUpstream();
+    const http = new HttpUpstream({ ...spec, origin: spec.origin, connections: use === 'passthrough' ? config.passthroughMaxInFlight : undefined });
+    // AWS upstreams (Bedrock) with credentials: every request signed (SigV4) just before it is sent.
+    const aws = spec.aws;
+    if (aws?.credentials && aws.region) return new SigV4Upstream(http, { service: aws.service, region: aws.region, credentials: aws.credentials, origin: spec.origin, basePath: spec.basePath });
+    return http;
+  };
   const router = new Router(config, config.routing, (spec, use) =>
     options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec, use),
   );
   // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
   const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const metrics = new Metrics();
-  const secrets = new Secrets([...config.proxyApiKeys, config.upstream.apiKey, ...config.routing.upstreams.map((upstream) => upstream.apiKey)]);
-  const context: AppContext = { config, router, metrics, state: { draining: false, passthroughInFlight: 0 }, log, secrets, streams: new Set() };
+  const secrets = new Secrets([
+    ...config.proxyApiKeys,
+    config.upstream.apiKey,
+    ...config.routing.upstreams.map((upstream) => upstream.apiKey),
+    // AWS secret keys never go on the wire; session tokens do (x-amz-security-token) and may come back in an error.
+    ...[config.upstream, ...config.routing.upstreams].flatMap((upstream) => [upstream.aws?.credentials?.secretAccessKey, upstream.aws?.credentials?.sessionToken]),
+  ]);
+  const context: AppContext = {
+    config,
+    router,
+    metrics,
+    state: { draining: false, passthroughInFlight: 0 },
+    log,
+    secrets,
+    prefillCapabilities: new CapabilityMemory(config.prefillCapability.ttlMs, config.prefillCapability.maxEntries),
+    streams: new Set(),
+  };
 
   const app = Fastify({
     // Fastify's own request logging (a child logger per request, two lines each) is off: the proxy
@@ -107,6 +132,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
 
   app.addHook('onResponse', (request, reply, done) => {
     const telemetry = request.telemetry;
+    if (telemetry.upstreamCalls > 0) metrics.upstreamCalls.observe(telemetry.upstreamCalls);
     metrics.requests.inc({
       route: request.routeOptions.url ?? 'unknown',
       model: telemetry.routeLabel ?? '',
@@ -125,6 +151,9 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
         prefill: telemetry.prefill ?? undefined,
         status: reply.statusCode,
         upstreamCalls: telemetry.upstreamCalls > 1 ? telemetry.upstreamCalls : undefined,
+        upstreams: telemetry.upstreams.length > 1 ? telemetry.upstreams : undefined,
+        resumes: telemetry.resumes > 0 ? telemetry.resumes : undefined,
+        fallbacks: telemetry.fallbacks.length > 0 ? telemetry.fallbacks : undefined,
         streamError: telemetry.streamError ?? undefined,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },
@@ -164,6 +193,8 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   registerPreview(app, context);
   registerModels(app, context);
   registerChatCompletions(app, context);
+  registerMessages(app, context);
+  registerResponses(app, context);
   app.register((scope, _opts, done) => {
     passthroughRoutes(scope, context).then(() => done(), done);
   });

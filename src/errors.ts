@@ -145,7 +145,8 @@ export function errorCode(err: unknown): string | undefined {
 
 /**
  * Turns an upstream's error body into a ProxyError, keeping its status and message.
- * Accepts OpenAI-style `{error:{message}}`, llama.cpp's `{error:{code,message,type}}`,
+ * Accepts OpenAI-style `{error:{message}}`, llama.cpp's `{error:{code,message,type}}`, Google's
+ * `{error:{code,message,status}}` (the status name becomes the code),
  * FastAPI-style `{detail}` / `{message}` (vLLM, Mistral) and plain text.
  */
 export function upstreamHttpError(status: number, bodyText: string, retryAfter?: string | string[]): ProxyError {
@@ -161,6 +162,8 @@ export function upstreamHttpError(status: number, bodyText: string, retryAfter?:
     else if (candidate !== undefined) message = JSON.stringify(candidate);
     if (typeof inner.type === 'string') type = inner.type;
     if (typeof inner.code === 'string' || typeof inner.code === 'number') code = inner.code;
+    // Google's APIs (Gemini): `code` repeats the HTTP status and `status` names the error (INVALID_ARGUMENT, …).
+    if (typeof inner.code === 'number' && typeof inner.status === 'string' && /^[A-Z][A-Z_]+$/.test(inner.status)) code = inner.status;
     if (typeof inner.param === 'string') param = inner.param;
   } catch {
     const text = bodyText.trim();

@@ -5,7 +5,7 @@ import type { ChatRequest } from './schema.js';
  * proxy builds, and requests carrying them are never forwarded as the client's bytes to upstreams
  * that reject unknown fields.
  */
-export const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message', 'reasoning_budget_tokens'] as const;
+export const PROXY_ONLY_FIELDS = ['echo', 'continue_final_message', 'reasoning_budget_tokens', 'max_continuations'] as const;
 export const PROXY_ONLY_MESSAGE_FIELDS = ['prefix', 'partial'] as const;
 
 /** True when the request carries a field only this proxy understands. */

@@ -29,6 +29,8 @@ export const ChatRequest = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
   /** The proxy's thinking budget: thinking is closed after this many tokens, then the answer follows. */
   reasoning_budget_tokens: z.number().int().min(0).nullable().optional(),
+  /** Calls that may continue an answer the upstream cut at its output limit (the proxy's own field). */
+  max_continuations: z.number().int().min(0).nullable().optional(),
   max_tokens: z.number().int().min(0).nullable().optional(),
   max_completion_tokens: z.number().int().min(0).nullable().optional(),
 });

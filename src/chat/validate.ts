@@ -32,7 +32,12 @@ export function isChatRequest(body: unknown): body is ChatRequest {
   if (!optionalBoolean(body.stream) || !optionalBoolean(body.echo) || !optionalBoolean(body.continue_final_message)) return false;
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && (!isRecord(streamOptions) || !optionalBoolean(streamOptions.include_usage))) return false;
-  return optionalCount(body.reasoning_budget_tokens) && optionalCount(body.max_tokens) && optionalCount(body.max_completion_tokens);
+  return (
+    optionalCount(body.reasoning_budget_tokens) &&
+    optionalCount(body.max_tokens) &&
+    optionalCount(body.max_completion_tokens) &&
+    optionalCount(body.max_continuations)
+  );
 }
 
 function isMessage(message: unknown): boolean {

@@ -6,6 +6,7 @@ import { ConfigFileError, readConfigFile, type ConfigFile } from './file.js';
 import { globToRegExp } from './glob.js';
 import { FALLBACKS, LOG_LEVELS, type Config, type ModelSpec, type Routing, type UpstreamConfig, type UpstreamSpec } from './types.js';
 import { inferProvider } from './infer-provider.js';
+import { awsFromEnv, bedrockSettings } from './aws.js';
 import { splitUpstreamUrl } from './upstream-url.js';
 
 
@@ -30,6 +31,11 @@ const EnvSchema = z.object({
   UPSTREAM_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   UPSTREAM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
   PASSTHROUGH_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(64),
+  MAX_CONTINUATIONS: z.coerce.number().int().min(0).default(0),
+  MAX_CONTINUATIONS_LIMIT: z.coerce.number().int().min(0).default(20),
+  PREFILL_CAPABILITY_TTL_MS: positiveMs(3_600_000),
+  PREFILL_CAPABILITY_MAX_ENTRIES: z.coerce.number().int().positive().default(10_000),
+  RESUME_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(1),
   THINK_TAGS: z.string().default('<think>,</think>'),
   UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().min(0).default(250),
@@ -56,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
-  const url = e.UPSTREAM_URL ? new URL(e.UPSTREAM_URL) : undefined;
+  let url = e.UPSTREAM_URL ? new URL(e.UPSTREAM_URL) : undefined;
   if (url && (url.username || url.password)) {
     throw new ConfigError('Invalid configuration:\n  UPSTREAM_URL: put credentials in UPSTREAM_API_KEY, not in the URL');
   }
@@ -73,7 +79,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provider = 'mock';
     providerSource = 'default';
   }
-  if (provider !== 'mock' && !url) {
+  let aws: UpstreamConfig['aws'];
+  if (provider === 'bedrock') {
+    // The region's endpoint when no URL is given; signed with the AWS variables' credentials, or a Bedrock API key.
+    const bedrock = bedrockSettings(url, {}, awsFromEnv(env), Boolean(e.UPSTREAM_API_KEY) || e.UPSTREAM_KEY_FROM_CLIENT === 'true', { url: 'UPSTREAM_URL', keys: 'AWS_*' });
+    if ('problem' in bedrock) throw new ConfigError(`Invalid configuration:\n  ${bedrock.problem}`);
+    ({ url, aws } = bedrock);
+  }
+  // Some providers have one public endpoint (Gemini): their URL may be left out.
+  const defaultUrl = providerFor(provider).defaultBaseUrl;
+  if (provider !== 'mock' && !url && !defaultUrl) {
     throw new ConfigError(`Invalid configuration:\n  UPSTREAM_URL: required for UPSTREAM_PROVIDER=${provider}`);
   }
   let thinkTags: ThinkTags;
@@ -82,7 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  THINK_TAGS: ${(err as Error).message}`);
   }
-  const split = url && provider !== 'mock' ? splitUpstreamUrl(url) : { origin: undefined, basePath: '' };
+  const upstreamUrl = url ?? (defaultUrl ? new URL(defaultUrl) : undefined);
+  const split = upstreamUrl && provider !== 'mock' ? splitUpstreamUrl(upstreamUrl) : { origin: undefined, basePath: '' };
   const normalize = providerFor(provider).normalizeBasePath;
   if (normalize) split.basePath = normalize(split.basePath);
   const config: Omit<Config, 'routing'> = {
@@ -99,6 +115,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     limits: { maxEventBytes: e.UPSTREAM_MAX_EVENT_BYTES, maxBodyBytes: e.UPSTREAM_MAX_BODY_BYTES },
     passthroughMaxInFlight: e.PASSTHROUGH_MAX_IN_FLIGHT,
+    maxContinuations: e.MAX_CONTINUATIONS,
+    maxContinuationsLimit: e.MAX_CONTINUATIONS_LIMIT,
+    prefillCapability: { ttlMs: e.PREFILL_CAPABILITY_TTL_MS, maxEntries: e.PREFILL_CAPABILITY_MAX_ENTRIES },
+    resumeAttempts: e.RESUME_ATTEMPTS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     thinkTags,
@@ -109,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       basePath: split.basePath,
       apiKey: e.UPSTREAM_API_KEY,
       keyFromClient: e.UPSTREAM_KEY_FROM_CLIENT === 'true',
+      ...(aws ? { aws } : {}),
       retry: { retries: e.UPSTREAM_RETRIES, baseDelayMs: e.UPSTREAM_RETRY_BASE_MS, maxDelayMs: e.UPSTREAM_RETRY_MAX_DELAY_MS },
       connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
@@ -132,7 +153,9 @@ function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Conf
     throw err;
   }
   const upstreams: UpstreamSpec[] = Object.entries(file.upstreams).map(([name, entry]) => {
-    const split = entry.url && entry.provider !== 'mock' ? splitUpstreamUrl(new URL(entry.url)) : { origin: undefined, basePath: '' };
+    const bedrock = entry.provider === 'bedrock' ? bedrockFromFile(name, entry, env, path) : undefined;
+    const entryUrl = bedrock?.url.href ?? entry.url ?? providerFor(entry.provider).defaultBaseUrl;
+    const split = entryUrl && entry.provider !== 'mock' ? splitUpstreamUrl(new URL(entryUrl)) : { origin: undefined, basePath: '' };
     const normalize = providerFor(entry.provider).normalizeBasePath;
     return {
       name,
@@ -142,6 +165,7 @@ function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Conf
       basePath: normalize ? normalize(split.basePath) : split.basePath,
       apiKey: entry.api_key || undefined,
       keyFromClient: entry.use_client_key,
+      ...(bedrock ? { aws: bedrock.aws } : {}),
       retry: { ...config.upstream.retry, retries: entry.retries ?? config.upstream.retry.retries },
       connectTimeoutMs: entry.timeouts?.connect_ms ?? config.upstream.connectTimeoutMs,
       headersTimeoutMs: entry.timeouts?.headers_ms ?? config.upstream.headersTimeoutMs,
@@ -149,6 +173,8 @@ function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Conf
       prefillMode: entry.prefill_mode,
       prefillFallback: entry.prefill_fallback,
       thinkTags: entry.think_tags ? { open: entry.think_tags[0], close: entry.think_tags[1] } : undefined,
+      maxContinuations: entry.max_continuations,
+      resumeAttempts: entry.resume_attempts,
     };
   });
   const models: ModelSpec[] = file.models.map((entry) => ({
@@ -161,8 +187,19 @@ function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Conf
     prefillMode: entry.prefill_mode,
     prefillFallback: entry.prefill_fallback,
     thinkTags: entry.think_tags ? { open: entry.think_tags[0], close: entry.think_tags[1] } : undefined,
+    maxContinuations: entry.max_continuations,
+    resumeAttempts: entry.resume_attempts,
+    fallbacks: entry.fallbacks,
   }));
   const defaultUpstream = file.default_upstream ?? (upstreams.length === 1 ? upstreams[0]!.name : undefined);
   return { upstreams, models, defaultUpstream, source: path };
 }
 
+/** A Bedrock upstream of the config file: its URL (the region's endpoint when none is given) and signing. */
+function bedrockFromFile(name: string, entry: ConfigFile['upstreams'][string], env: NodeJS.ProcessEnv, path: string): { url: URL; aws: NonNullable<UpstreamConfig['aws']> } {
+  const own = { region: entry.aws_region, accessKeyId: entry.aws_access_key_id, secretAccessKey: entry.aws_secret_access_key, sessionToken: entry.aws_session_token };
+  const hasKey = Boolean(entry.api_key) || entry.use_client_key;
+  const settings = bedrockSettings(entry.url ? new URL(entry.url) : undefined, own, awsFromEnv(env), hasKey, { url: `upstreams.${name}.url`, keys: `upstreams.${name}` });
+  if ('problem' in settings) throw new ConfigError(`Invalid configuration file:\n  ${path}: ${settings.problem}`);
+  return settings;
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PREFILL_MODES } from '../prefill/detect.js';
+import { providerFor } from '../providers/index.js';
 import { PROVIDER_IDS } from '../providers/types.js';
 
 /**
@@ -17,7 +18,7 @@ const Fallback = z.enum(['emulate', 'reject']);
 
 export const UpstreamEntry = z.strictObject({
   provider: z.enum(PROVIDER_IDS).describe('The upstream dialect'),
-  url: z.url({ protocol: /^https?$/ }).optional().describe('Base URL as the provider documents it (not needed for mock)'),
+  url: z.url({ protocol: /^https?$/ }).optional().describe('Base URL as the provider documents it (not needed for mock; gemini defaults to https://generativelanguage.googleapis.com)'),
   api_key: z.string().optional().describe('Key sent upstream; use ${ENV_VAR}'),
   use_client_key: z.boolean().default(false).describe("Send each client's own key upstream instead of api_key"),
   prefill_mode: Mode.optional(),
@@ -31,6 +32,12 @@ export const UpstreamEntry = z.strictObject({
     })
     .optional(),
   retries: z.number().int().min(0).max(10).optional(),
+  aws_region: z.string().optional().describe('bedrock: the AWS region (default: the one the url names, else AWS_REGION); without a url, the endpoint is https://bedrock-runtime.{region}.amazonaws.com'),
+  aws_access_key_id: z.string().optional().describe('bedrock: AWS access key ID for SigV4 signing (default AWS_ACCESS_KEY_ID); use ${ENV_VAR}'),
+  aws_secret_access_key: z.string().optional().describe('bedrock: AWS secret access key (default AWS_SECRET_ACCESS_KEY); use ${ENV_VAR}'),
+  aws_session_token: z.string().optional().describe('bedrock: session token of temporary credentials (default AWS_SESSION_TOKEN); use ${ENV_VAR}'),
+  max_continuations: z.number().int().min(0).optional().describe('Calls that may continue an answer cut by the output limit (default MAX_CONTINUATIONS)'),
+  resume_attempts: z.number().int().min(0).max(10).optional().describe('Times a broken answer is resumed through a prefill (default RESUME_ATTEMPTS)'),
 });
 
 export const ModelEntry = z.strictObject({
@@ -42,6 +49,9 @@ export const ModelEntry = z.strictObject({
   prefill_mode: Mode.optional(),
   prefill_fallback: Fallback.optional(),
   think_tags: Tags.optional(),
+  max_continuations: z.number().int().min(0).optional().describe("Calls that may continue an answer cut by the output limit (default: the upstream's)"),
+  resume_attempts: z.number().int().min(0).max(10).optional().describe("Times a broken answer is resumed through a prefill (default: the upstream's)"),
+  fallbacks: z.array(z.string().min(1)).default([]).describe('Model names tried in order when this one fails before its answer began, or its resume fails'),
 });
 
 export const ConfigFile = z
@@ -62,7 +72,11 @@ export const ConfigFile = z
       ctx.addIssue({ code: 'custom', path: ['default_upstream'], message: `no upstream named "${config.default_upstream}"` });
     }
     for (const [name, upstream] of Object.entries(config.upstreams)) {
-      if (upstream.provider !== 'mock' && !upstream.url) ctx.addIssue({ code: 'custom', path: ['upstreams', name, 'url'], message: `required for provider ${upstream.provider}` });
+      // Bedrock's URL may be left out when its region is known (checked with the environment in env.ts).
+      if (upstream.provider !== 'mock' && upstream.provider !== 'bedrock' && !upstream.url && !providerFor(upstream.provider).defaultBaseUrl) ctx.addIssue({ code: 'custom', path: ['upstreams', name, 'url'], message: `required for provider ${upstream.provider}` });
+      for (const key of ['aws_region', 'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'] as const) {
+        if (upstream[key] !== undefined && upstream.provider !== 'bedrock') ctx.addIssue({ code: 'custom', path: ['upstreams', name, key], message: 'only for provider bedrock' });
+      }
     }
   });
 

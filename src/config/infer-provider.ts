@@ -1,4 +1,5 @@
 import type { ProviderId } from '../providers/index.js';
+import { BEDROCK_HOST } from '../providers/bedrock/endpoint.js';
 
 const WELL_KNOWN_HOSTS: ReadonlyArray<[RegExp, ProviderId]> = [
   [/(^|\.)api\.openai\.com$/, 'openai'],
@@ -9,6 +10,8 @@ const WELL_KNOWN_HOSTS: ReadonlyArray<[RegExp, ProviderId]> = [
   [/(^|\.)openrouter\.ai$/, 'openrouter'],
   [/(^|\.)api\.moonshot\.(ai|cn)$/, 'kimi'],
   [/(^|\.)dashscope(-intl|-us)?\.aliyuncs\.com$/, 'dashscope'],
+  [BEDROCK_HOST, 'bedrock'],
+  [/(^|\.)generativelanguage\.googleapis\.com$/, 'gemini'],
 ];
 
 /** Default ports of local model servers: a guess only for loopback and private hosts. */
@@ -23,7 +26,12 @@ const LOCAL_PORTS: Readonly<Record<string, ProviderId>> = {
 /** Guesses the provider from the URL when UPSTREAM_PROVIDER is unset; undefined when unsure. */
 export function inferProvider(url: URL): ProviderId | undefined {
   const host = url.hostname.toLowerCase();
-  for (const [pattern, provider] of WELL_KNOWN_HOSTS) if (pattern.test(host)) return provider;
+  for (const [pattern, provider] of WELL_KNOWN_HOSTS) {
+    if (!pattern.test(host)) continue;
+    // Gemini's OpenAI-compatible endpoint (`…/v1beta/openai`) speaks Chat Completions, not the native dialect.
+    if (provider === 'gemini' && /\/openai\/?$/.test(url.pathname)) return 'openai-compatible';
+    return provider;
+  }
   if (isLocalHost(host)) return LOCAL_PORTS[url.port];
   return undefined;
 }

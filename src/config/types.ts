@@ -2,6 +2,7 @@ import type { PrefillMode } from '../prefill/detect.js';
 import type { ThinkTags } from '../prefill/reasoning.js';
 import type { ProviderId } from '../providers/types.js';
 import type { PoolSettings } from '../upstream/http-upstream.js';
+import type { AwsCredentials } from '../upstream/signed-upstream.js';
 import type { RetryPolicy } from '../upstream/retry.js';
 
 /** The configuration's types: what the environment and the config file turn into. */
@@ -31,6 +32,17 @@ export interface UpstreamConfig extends PoolSettings {
   /** Send the client's own key upstream instead of apiKey (each client brings its own). */
   keyFromClient: boolean;
   retry: RetryPolicy;
+  /** AWS Signature V4 (Bedrock); set for bedrock upstreams only. */
+  aws?: AwsSigning;
+}
+
+/** How requests to an AWS upstream are signed: without credentials they are not (a Bedrock API key goes instead). */
+export interface AwsSigning {
+  /** The signing name (`bedrock`). */
+  service: string;
+  /** The region to sign for (undefined only when nothing is signed). */
+  region: string | undefined;
+  credentials: AwsCredentials | undefined;
 }
 
 export interface Config {
@@ -48,6 +60,14 @@ export interface Config {
   limits: UpstreamLimits;
   /** Passthrough requests in flight at once (beyond: 503), so they can never starve the chat routes. */
   passthroughMaxInFlight: number;
+  /** Calls that may continue an answer cut by the output limit, when neither model nor upstream says. */
+  maxContinuations: number;
+  /** The most a request may ask for in `max_continuations`. */
+  maxContinuationsLimit: number;
+  /** How long a model's refusal of prefill is remembered, and how many such models at most. */
+  prefillCapability: { ttlMs: number; maxEntries: number };
+  /** Times a broken answer is resumed through a prefill, when neither model nor upstream says. */
+  resumeAttempts: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   /** After SIGTERM, how long `/ready` says 503 while new connections are still accepted. */
@@ -66,6 +86,8 @@ export interface UpstreamSpec extends UpstreamConfig {
   prefillMode?: PrefillMode;
   prefillFallback?: PrefillFallback;
   thinkTags?: ThinkTags;
+  maxContinuations?: number;
+  resumeAttempts?: number;
 }
 
 /** One model entry of the config file. */
@@ -81,6 +103,10 @@ export interface ModelSpec {
   prefillMode?: PrefillMode;
   prefillFallback?: PrefillFallback;
   thinkTags?: ThinkTags;
+  maxContinuations?: number;
+  resumeAttempts?: number;
+  /** Model names tried, in order, when this one fails before its answer began (or its resume fails). */
+  fallbacks?: string[];
 }
 
 export interface Routing {

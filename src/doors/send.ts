@@ -1,17 +1,27 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../pipeline/context.js';
 import type { RunEnvironment } from '../pipeline/run.js';
-import type { Door, PipelineResult, Prepared } from '../pipeline/types.js';
+import type { Door, PipelineRequest, PipelineResult, Prepared } from '../pipeline/types.js';
 import { ClientGone } from '../upstream/client-gone.js';
+import { prepare } from '../pipeline/prepare.js';
+
+/** The request prepared again for a fallback model (routed like any model name). */
+function prepareFallback(context: AppContext, pipelineRequest: PipelineRequest | undefined, model: string) {
+  if (!pipelineRequest || !context.router.resolve(model)) return undefined;
+  // The door's own body goes too: a fallback of the door's format gets it as it came (renamed).
+  return prepare(context, { ...pipelineRequest, chat: { ...pipelineRequest.chat, model } }, undefined);
+}
 
 /** What the pipeline needs of the HTTP exchange and the app, for one request of any door. */
-export function runEnvironment(context: AppContext, request: FastifyRequest, reply: FastifyReply): RunEnvironment {
+export function runEnvironment(context: AppContext, request: FastifyRequest, reply: FastifyReply, pipelineRequest?: PipelineRequest): RunEnvironment {
   return {
     signal: ClientGone.watch(reply),
     telemetry: request.telemetry,
     limits: context.config.limits,
     secrets: context.secrets.forRequest(request.headers),
     streams: context.streams,
+    learned: context.prefillCapabilities,
+    prepareFor: (model) => prepareFallback(context, pipelineRequest, model),
   };
 }
 
@@ -22,6 +32,7 @@ export function runEnvironment(context: AppContext, request: FastifyRequest, rep
  */
 export function sendResult(reply: FastifyReply, result: PipelineResult, door: Door, prepared: Prepared): FastifyReply {
   reply.code(result.status).headers(result.headers).header('x-prefill', result.prefill);
+  if (result.upstream) reply.header('x-prefill-upstream', result.upstream);
   switch (result.kind) {
     case 'bytes':
       serverTiming(reply);

@@ -5,7 +5,7 @@ import type { JsonBody, Provider, ProviderCallContext } from '../providers/types
 import type { CancelSignal } from '../upstream/client-gone.js';
 import type { RequestSecrets } from '../auth/secrets.js';
 import type { UpstreamLimits } from '../config/types.js';
-import { readBody, readBodyText } from '../upstream/read-body.js';
+import { abandonBody, drainBody, readBody, readBodyText } from '../upstream/read-body.js';
 import { withRetries, type RetryPolicy } from '../upstream/retry.js';
 import type { Upstream, UpstreamResponse } from '../upstream/types.js';
 import type { ChatRequest } from '../chat/schema.js';
@@ -32,6 +32,8 @@ export interface CallContext {
   secrets: RequestSecrets;
   /** Live streams (see RunEnvironment). */
   streams: Set<{ shutdown(): void }>;
+  /** Where a model's refusal of prefill is remembered, and its key (upstream and model). */
+  learned: { memory: CapabilityMemory<boolean>; key: string };
 }
 
 /** Side requests (a llama.cpp template probe) read at most this much, within this time. */
@@ -82,14 +84,16 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
     plan = await provider.prepareCall(providerContext(context), chat, prefill, plan, { thinkTags: context.settings.thinkTags });
   }
   let response = await attempt(context, plan);
-  if (response.statusCode < 400) return { plan, response: checked(context, response) };
+  if (response.statusCode < 400) return { plan, response: checked(context, response, plan) };
   const errorText = context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes));
   const recovery =
     plan.answer.kind === 'native' && prefill && !Buffer.isBuffer(plan.body) ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody) : undefined;
   if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers['retry-after']);
   let next: CallPlan;
   if ('fallback' in recovery) {
-    telemetry.note({ status: response.statusCode }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
+    // Remembered, so the next request for this model goes straight to the fallback (one wasted call, once).
+    context.learned.memory.set(context.learned.key, false);
+    telemetry.note({ status: response.statusCode, learned: context.learned.key }, 'upstream cannot prefill this request; applying PREFILL_FALLBACK');
     next = planFallback(provider, context.settings, chat, prefill!);
   } else {
     telemetry.note({ status: response.statusCode }, 'upstream refused the first prefill form; retrying adjusted');
@@ -99,7 +103,7 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   if (response.statusCode >= 400) {
     throw upstreamHttpError(response.statusCode, context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes)), response.headers['retry-after']);
   }
-  return { plan: next, response: checked(context, response) };
+  return { plan: next, response: checked(context, response, next) };
 }
 
 async function attempt(context: CallContext, plan: CallPlan): Promise<UpstreamResponse> {
@@ -142,7 +146,7 @@ function providerContext(context: CallContext): ProviderCallContext {
       // something else (a stream, a page) costs nothing more.
       const response = await context.upstream.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal: AbortSignal.timeout(SIDE_REQUEST_MS) });
       if (!/json/i.test(String(response.headers['content-type'] ?? ''))) {
-        response.body.destroy();
+        abandonBody(response.body);
         return { status: response.statusCode, body: undefined };
       }
       const text = await readBodyText(response.body, SIDE_ANSWER_BYTES);
@@ -158,10 +162,12 @@ function providerContext(context: CallContext): ProviderCallContext {
 }
 
 /** A streamed call must be answered with an event stream; anything else is the upstream's fault. */
-function checked(context: CallContext, response: UpstreamResponse): UpstreamResponse {
+function checked(context: CallContext, response: UpstreamResponse, plan: CallPlan): UpstreamResponse {
   if (!context.stream) return response;
   const contentType = String(response.headers['content-type'] ?? '');
-  if (contentType.includes('text/event-stream')) return response;
-  response.body.resume();
+  // SSE for most dialects; Bedrock frames its streams as AWS event-stream.
+  const expected = (plan.answers ?? context.provider.answers).streamContentType ?? 'text/event-stream';
+  if (contentType.includes(expected)) return response;
+  drainBody(response.body);
   throw invalidUpstreamResponse(`The upstream answered a streaming request with "${contentType || 'no content type'}" instead of an event stream.`);
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Secrets } from '../auth/secrets.js';
 import type { Config } from '../config/types.js';
+import type { CapabilityMemory } from '../providers/capability-memory.js';
 import type { Router } from '../routing/router.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -15,6 +16,8 @@ export interface AppContext {
   log: Logger;
   /** Keys that must never reach a client. */
   secrets: Secrets;
+  /** Models learned to refuse prefill, per upstream (PREFILL_CAPABILITY_TTL_MS, _MAX_ENTRIES). */
+  prefillCapabilities: CapabilityMemory<boolean>;
   /** Streams being answered, ended with an error event if the process must stop before they finish. */
   streams: Set<{ shutdown(): void }>;
 }

@@ -5,19 +5,31 @@ import type { AnswerPlan } from '../prefill/answer-plan.js';
 import type { Prefill } from '../prefill/detect.js';
 import { emulatedPrefillRequest } from '../prefill/emulate.js';
 import type { ThinkTags } from '../prefill/reasoning.js';
+import type { CapabilityMemory } from '../providers/capability-memory.js';
 import type { JsonBody, Provider } from '../providers/types.js';
-import type { CallPlan } from './types.js';
+import type { CallPlan, PlanSettings } from './types.js';
 
-/** What decides a call's form besides the request: the route's prefill settings. */
-export interface PlanSettings {
-  fallback: PrefillFallback;
-  thinkTags: ThinkTags;
-  /** A model's configured `supports_assistant_prefill`, overriding what the provider says. */
-  supportsPrefill?: boolean;
-}
+export type { PlanSettings } from './types.js';
+
 
 export function routeSettings(route: { fallback: PrefillFallback; thinkTags: ThinkTags; supportsAssistantPrefill: boolean | undefined }): PlanSettings {
   return { fallback: route.fallback, thinkTags: route.thinkTags, supportsPrefill: route.supportsAssistantPrefill };
+}
+
+/** The key under which a refusal of prefill is remembered: the upstream and the model it was asked for. */
+export function capabilityKey(upstream: string, model: string | undefined): string {
+  return `${upstream}\u0000${model ?? ''}`;
+}
+
+/**
+ * A request's settings: the route's, and what was learned at run time — a model that answered a
+ * native prefill with its "does not support prefill" error goes straight to the fallback (until the
+ * memory's TTL passes). A model's configured `supports_assistant_prefill` always wins.
+ */
+export function requestSettings(route: Parameters<typeof routeSettings>[0] & { target: { spec: { name: string } } }, model: string | undefined, learned: CapabilityMemory<boolean>): PlanSettings {
+  const settings = routeSettings(route);
+  if (settings.supportsPrefill === undefined && learned.get(capabilityKey(route.target.spec.name, model)) === false) settings.supportsPrefill = false;
+  return settings;
 }
 
 /** Whether this upstream continues this request's partial assistant message itself. */

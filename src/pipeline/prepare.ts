@@ -6,8 +6,10 @@ import { detectPrefill, parsePrefillMode, type PrefillMode } from '../prefill/de
 import type { Route } from '../routing/router.js';
 import { upstreamRequestHeaders } from '../upstream/headers.js';
 import type { AppContext } from './context.js';
-import { planCall, routeSettings } from './plan.js';
+import { canPrefillNatively, planCall, requestSettings } from './plan.js';
 import type { RequestTelemetry } from './telemetry.js';
+import { continuationStage, continuationsOf } from './continuations.js';
+import { chainStages } from './follow-up.js';
 import { budgetOf, thinkingBudgetStage } from './thinking-budget.js';
 import type { CallPlan, PipelineRequest, PlannedCall, Prepared } from './types.js';
 
@@ -20,23 +22,46 @@ export function prepare(context: AppContext, request: PipelineRequest, telemetry
   const decided = decide(context, request, telemetry);
   const { route, chat, prefill, renamed } = decided;
   const provider = route.target.provider;
-  const settings = routeSettings(route);
+  const settings = decided.settings;
   const budget = budgetOf(chat, prefill, provider);
-  const stage = budget === undefined ? undefined : thinkingBudgetStage(chat, prefill, budget);
+  const continuations = continuationsOf(chat, route.maxContinuations, context.config.maxContinuationsLimit);
+  const stage = chainStages([
+    ...(budget === undefined ? [] : [thinkingBudgetStage(chat, prefill, budget)]),
+    ...(continuations > 0 ? [continuationStage(chat, prefill, continuations)] : []),
+  ]);
   let first: PlannedCall;
-  if (stage) {
+  // The door's own body goes natively unless a stage must change the first call (the budget caps it).
+  const native = stage?.adjustsFirstCall ? undefined : nativePlan(decided);
+  if (native) {
+    first = { chat, prefill, plan: native };
+  } else if (stage) {
     const call = stage.first(decided);
     const plan = planCall(provider, settings, call.chat, call.prefill, undefined);
     first = { chat: call.chat, prefill: call.prefill, plan: call.splitThinking ? withThinkingSplit(plan, settings.thinkTags) : plan };
   } else {
     // A renamed model changes the body: it cannot go as the client's bytes.
-    first = { chat, prefill, plan: planCall(provider, settings, chat, prefill, renamed ? undefined : (request.raw ?? Buffer.alloc(0))) };
+    first = { chat, prefill, plan: planCall(provider, settings, chat, prefill, renamed ? undefined : request.raw) };
   }
   if (telemetry) telemetry.prefill = first.plan.answer.kind;
   return { ...decided, stage, first };
 }
 
 export type Decided = Omit<Prepared, 'first' | 'stage'>;
+
+/**
+ * The door's own body, sent as it came to an upstream that speaks the door's format (a Responses request
+ * to OpenAI), when the provider takes it for this request; its answer then passes untouched.
+ */
+function nativePlan({ request, route, chat, prefill, settings }: Decided): CallPlan | undefined {
+  const native = request.native;
+  const provider = route.target.provider;
+  if (!native || !provider.nativeCall) return undefined;
+  // A prefill this upstream cannot continue (Claude 4.6 and later, a configured or learned refusal)
+  // takes PREFILL_FALLBACK, which goes through the request model.
+  if (prefill && !canPrefillNatively(provider, settings, chat)) return undefined;
+  // The model as routed (renamed for the upstream, or a fallback's), like every other call.
+  return provider.nativeCall(native.wire, native.body.model === chat.model ? native.body : { ...native.body, model: chat.model }, prefill);
+}
 
 /** Route, prefill mode and prefill of a request (`route` given: as that route would take it). */
 export function decide(context: AppContext, request: PipelineRequest, telemetry: RequestTelemetry | undefined, given?: Route): Decided {
@@ -56,7 +81,8 @@ export function decide(context: AppContext, request: PipelineRequest, telemetry:
     accept: request.options.stream ? 'text/event-stream' : 'application/json',
     ...provider.authHeaders(upstreamKey(spec, request.headers)),
   };
-  return { request, route, chat, renamed, mode, prefill, upstreamHeaders };
+  const settings = requestSettings(route, chat.model, context.prefillCapabilities);
+  return { request, route, chat, renamed, mode, prefill, upstreamHeaders, settings };
 }
 
 /**
@@ -101,7 +127,7 @@ function routed(route: Route, chat: ChatRequest): { route: Route; chat: ChatRequ
 }
 
 /** The request's prefill mode: the x-prefill-mode header, else the route's (model, upstream, environment). */
-function modeFor(headers: IncomingHttpHeaders, route: Route): PrefillMode {
+export function modeFor(headers: IncomingHttpHeaders, route: Route): PrefillMode {
   const header = headers['x-prefill-mode'];
   return header === undefined ? route.mode : parsePrefillMode(Array.isArray(header) ? header.join(',') : header, 'x-prefill-mode');
 }

@@ -5,27 +5,41 @@ import { ProxyError, proxyError, upstreamTransportError } from '../errors.js';
 import { needsRewrite } from '../prefill/answer-plan.js';
 import type { StreamDecoder } from '../providers/types.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
-import { callUpstream, type CallContext, type Exchange } from './call.js';
+import { abandonBody } from '../upstream/read-body.js';
+import { callUpstream, type Exchange } from './call.js';
+import { clientLimit, withSoFarPrefilled } from './follow-up.js';
 import { planCall } from './plan.js';
 import { AnswerRewriter } from './rewrite.js';
-import type { Door, PipelineResult, PlannedCall, Prepared, SoFar, StreamEncoder } from './types.js';
+import type { Fallbacks, RouteRun, RunEnvironment } from './route-run.js';
+import type { Door, PipelineResult, PlannedCall, SoFar, StreamEncoder } from './types.js';
 
 /**
  * A streamed answer. The first call is made before anything is written (its failures are HTTP
- * errors); from then on the client gets one stream in its door's format, whatever happens upstream.
+ * errors, and may take a configured fallback); from then on the client gets one stream in its door's
+ * format, whatever happens upstream.
  */
-export async function runStream(call: CallContext, prepared: Prepared, door: Door, clientGone: { aborted: boolean }): Promise<PipelineResult> {
+export async function runStream(run: RouteRun, door: Door, env: RunEnvironment, fallbacks: Fallbacks): Promise<PipelineResult> {
+  const { call, prepared } = run;
   const { first } = prepared;
   const exchange = await callUpstream(call, first.chat, first.prefill, first.plan);
   const headers = clientResponseHeaders(exchange.response.headers);
   delete headers['content-encoding'];
-  const body = new AnswerStream(call, prepared, door, door.streamEncoder(prepared), clientGone, first, exchange);
+  const body = new AnswerStream(run, door, door.streamEncoder(prepared), env, fallbacks, first, exchange);
   return { kind: 'stream', status: exchange.response.statusCode, headers, body, prefill: exchange.plan.answer.kind };
+}
+
+/** One upstream call, and the calls that resumed it after a failure: one call as far as stages go. */
+interface LogicalCall {
+  planned: PlannedCall;
+  /** Deltas of choice 0 (about one token each), to keep a resumed call within the call's own cap. */
+  deltas: number;
+  usage: Usage | undefined;
 }
 
 /** One upstream call's part of the stream. */
 interface CallState {
   planned: PlannedCall;
+  logical: LogicalCall;
   exchange: Exchange;
   decoder: StreamDecoder | undefined;
   rewriter: AnswerRewriter;
@@ -34,47 +48,76 @@ interface CallState {
   /** Raw mode: the incomplete event at the end of what arrived, held until its end comes. */
   tail: Buffer[];
   tailBytes: number;
+  /** Raw mode: what was passed on, kept (bounded) so a resume can read what the client has. */
+  sent: Buffer[] | undefined;
+  sentBytes: number;
   /** The upstream's end-of-stream marker was seen. */
   done: boolean;
   finishReason: string | null;
   usage: Usage | undefined;
   failure: ProxyError | undefined;
+  /** A tool call began (choice 0): the answer cannot be resumed mid-way. */
+  toolCall: boolean;
+  /** Replaced by a resume: whatever its source still does (the error of its teardown) is ignored. */
+  retired: boolean;
   isFirst: boolean;
 }
 
 const USAGE_KEY = Buffer.from('"usage"');
 
+/** Failures a resume can mend: the upstream broke off, stalled, or reported an error mid-stream. */
+const NOT_RESUMABLE = new Set(['server_shutting_down', 'upstream_event_too_large', 'client_closed_request']);
 
 /**
  * The client's stream: upstream bytes in, the door's bytes out, event by event as they arrive (never
  * buffered whole). Where the door speaks the upstream's format and nothing needs rewriting, the bytes
  * pass untouched; otherwise the upstream's events are decoded, rewritten and encoded. A follow-up
- * stage may chain further calls into the same stream, with no seam. If the upstream fails mid-way,
- * the client gets the door's error event and no closing marker, so a truncated answer is never
- * mistaken for a complete one. A plain Readable driven by the source's events: an async generator
- * here would cost two promises per event on the proxy's hottest path.
+ * stage may chain further calls into the same stream, with no seam.
+ *
+ * If the upstream fails mid-way, the answer is resumed (RESUME_ATTEMPTS): the same request is asked
+ * again with everything the client already has as a prefill, and the stream goes on with no seam —
+ * on the same upstream, else on the model's configured fallbacks. When it cannot be resumed, the
+ * client gets the door's error event and no closing marker, so a truncated answer is never mistaken
+ * for a complete one. A plain Readable driven by the source's events: an async generator here would
+ * cost two promises per event on the proxy's hottest path.
  */
 class AnswerStream extends Readable {
   private current: CallState;
   private finished = false;
   private out = '';
   private usage: Usage | undefined;
+  /** Choice 0 as the client received it, echo included. */
+  private readonly received = { content: '', reasoning: '' };
+  /** The echo at the front of `received` (not the model's own text). */
+  private readonly echoed: { content: string; reasoning: string };
   private readonly soFar: SoFar = { reasoning: '', content: '', finishReason: null, completionTokens: 0, lastCallTokens: undefined, calls: 0 };
   private readonly multiCall: boolean;
+  private resumesLeft: number;
+  /** The proxy closed the thinking (the budget): what follows is the answer, even before any content. */
+  private thinkingClosed = false;
 
   constructor(
-    private readonly call: CallContext,
-    private readonly prepared: Prepared,
+    private run: RouteRun,
     private readonly door: Door,
     private readonly encoder: StreamEncoder,
-    private readonly clientGone: { aborted: boolean },
+    private readonly env: RunEnvironment,
+    private readonly fallbacks: Fallbacks,
     first: PlannedCall,
     exchange: Exchange,
   ) {
     super();
+    const { prepared } = run;
+    const options = prepared.request.options;
     this.multiCall = prepared.stage !== undefined;
-    this.current = this.attach(first, exchange, true);
-    call.streams.add(this);
+    const manyChoices = typeof prepared.chat.n === 'number' && prepared.chat.n > 1;
+    this.resumesLeft = manyChoices ? 0 : prepared.route.resumeAttempts;
+    this.echoed = options.echo ? { content: prepared.prefill?.prefix ?? '', reasoning: prepared.prefill?.reasoning ?? '' } : { content: '', reasoning: '' };
+    this.current = this.attach(first, { planned: first, deltas: 0, usage: undefined }, exchange, true);
+    env.streams.add(this);
+  }
+
+  private get call() {
+    return this.run.call;
   }
 
   /** The process is stopping before this answer could finish: the client is told so, not left cut. */
@@ -88,29 +131,37 @@ class AnswerStream extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.finished = true;
-    this.call.streams.delete(this);
+    this.env.streams.delete(this);
     const source = this.current.exchange.response.body;
     if (!source.destroyed) source.destroy();
     callback(err);
   }
 
-  private attach(planned: PlannedCall, exchange: Exchange, isFirst: boolean): CallState {
+  private attach(planned: PlannedCall, logical: LogicalCall, exchange: Exchange, isFirst: boolean): CallState {
     const plan = exchange.plan.answer;
     const answers = exchange.plan.answers ?? this.call.provider.answers;
     const sameWire = this.door.wire === answers.wire;
-    const raw = sameWire && !this.multiCall && !needsRewrite(plan);
+    const raw = sameWire && !this.multiCall && isFirst && !needsRewrite(plan);
+    // The first call gives the client's echo (a stage's calls are asked without it); later calls never do.
+    const answerPlan = isFirst ? { ...plan, echo: this.run.prepared.request.options.echo } : { ...plan, echo: false };
+    if (planned.prefill?.continues === 'content' && planned.prefill.reasoning !== undefined) this.thinkingClosed = true;
     const state: CallState = {
       planned,
+      logical,
       exchange,
       decoder: undefined,
-      rewriter: new AnswerRewriter(isFirst ? plan : { ...plan, echo: false }),
+      rewriter: new AnswerRewriter(answerPlan),
       raw,
       tail: [],
       tailBytes: 0,
+      sent: raw && this.resumesLeft > 0 ? [] : undefined,
+      sentBytes: 0,
       done: false,
       finishReason: null,
       usage: undefined,
       failure: undefined,
+      toolCall: false,
+      retired: false,
       isFirst,
     };
     if (!raw) state.decoder = answers.stream(planned.chat, (event) => this.onEvent(state, event), { maxEventBytes: this.call.limits.maxEventBytes });
@@ -122,16 +173,17 @@ class AnswerStream extends Readable {
   }
 
   private onData(state: CallState, chunk: Buffer): void {
-    if (this.finished || state !== this.current) return;
+    if (this.finished || state !== this.current || state.retired) return;
     if (state.raw) return this.forwardRaw(state, chunk);
     state.decoder!.write(chunk);
-    if (state.failure) return this.fail(state.failure);
+    if (state.failure) return this.onFailure(state.failure);
     // Once the answer is settled, the rest of a stream in the door's own format needs nothing (its
     // end included: once the end has begun, finish it here).
     const answers = state.exchange.plan.answers ?? this.call.provider.answers;
     const endBegun = state.done || state.usage !== undefined || state.finishReason !== null;
-    if (!this.multiCall && !endBegun && state.decoder!.atEventBoundary && state.rewriter.settled && this.door.wire === answers.wire) {
+    if (!this.multiCall && state.isFirst && !endBegun && state.decoder!.atEventBoundary && state.rewriter.settled && this.door.wire === answers.wire) {
       state.raw = true;
+      if (this.resumesLeft > 0) state.sent = [];
     }
     this.flushOut();
   }
@@ -164,16 +216,50 @@ class AnswerStream extends Readable {
     // (usage on a content or finish chunk, or when not asked for): from the first usage on, read it.
     if (state.decoder && ready.includes(USAGE_KEY)) {
       state.raw = false;
-      state.decoder.write(ready);
-      for (const piece of state.tail) state.decoder.write(piece);
-      state.tail = [];
-      state.tailBytes = 0;
-      if (state.failure) return this.fail(state.failure);
-      return this.flushOut();
+      this.readAfterRaw(state, ready);
+      return;
     }
     state.done ||= (state.exchange.plan.answers ?? this.call.provider.answers).endsWithTerminator(ready);
+    // Kept (bounded) for a resume: what the client has is then read from these bytes.
+    if (state.sent) {
+      state.sentBytes += ready.length;
+      if (state.sentBytes <= this.call.limits.maxBodyBytes) state.sent.push(ready);
+      else state.sent = undefined;
+    }
     // An upstream that echoes a key in what it streams (an error event) does not get it to the client.
     this.send(this.call.secrets.empty ? ready : this.call.secrets.redactBytes(ready));
+  }
+
+  /** Back from raw mode to reading events (see forwardRaw): what was passed untouched is accounted for first. */
+  private readAfterRaw(state: CallState, ready: Buffer): void {
+    this.absorbSent(state);
+    state.decoder!.write(ready);
+    for (const piece of state.tail) state.decoder!.write(piece);
+    state.tail = [];
+    state.tailBytes = 0;
+    if (state.failure) return this.onFailure(state.failure);
+    this.flushOut();
+  }
+
+  /**
+   * What raw mode passed untouched, read now (only when it matters: a resume, or leaving raw mode):
+   * the text the client has, and the encoder brought up to date with it (its output discarded: the
+   * client already has those bytes).
+   */
+  private absorbSent(state: CallState): void {
+    const sent = state.sent;
+    state.sent = undefined;
+    if (!sent || sent.length === 0) return;
+    const answers = state.exchange.plan.answers ?? this.call.provider.answers;
+    const replay = answers.stream(state.planned.chat, (event) => {
+      if (event.type === 'delta' && event.index === 0) {
+        if (event.toolCalls) state.toolCall = true;
+        this.count(state, event);
+      }
+      if (event.type === 'finish' && event.index === 0) state.finishReason = event.reason;
+      void this.encoder.event(event);
+    }, { maxEventBytes: this.call.limits.maxEventBytes });
+    for (const piece of sent) replay.write(piece);
   }
 
   private onEvent(state: CallState, event: AnswerEvent): void {
@@ -185,16 +271,14 @@ class AnswerStream extends Readable {
       case 'delta': {
         // A later call speaks under the first call's identity, without announcing the role again.
         if (!state.isFirst) delete event.role;
+        if (event.index === 0 && event.toolCalls) state.toolCall = true;
         if (!state.rewriter.delta(event)) return;
-        if (event.index === 0) {
-          if (event.content) this.soFar.content += event.content;
-          if (event.reasoning) this.soFar.reasoning += event.reasoning;
-        }
+        if (event.index === 0) this.count(state, event);
         this.out += this.encoder.event(event);
         return;
       }
       case 'finish': {
-        this.release(state.rewriter.flush(event.index));
+        this.release(state, state.rewriter.flush(event.index));
         if (event.index === 0) state.finishReason = event.reason;
         // With a stage, whether this is the answer's end is decided when the call ends.
         if (!this.multiCall) this.out += this.encoder.event(event);
@@ -207,11 +291,7 @@ class AnswerStream extends Readable {
         state.done = true;
         return;
       case 'error':
-        state.failure = new ProxyError(event.error.status, event.error.message, {
-          type: event.error.type,
-          code: event.error.code,
-          param: event.error.param,
-        });
+        state.failure = new ProxyError(event.error.status, event.error.message, { type: event.error.type, code: event.error.code, param: event.error.param });
         return;
       default: {
         const unexpected: never = event;
@@ -220,59 +300,81 @@ class AnswerStream extends Readable {
     }
   }
 
+  /** Choice 0's text as the client receives it. */
+  private count(state: CallState, event: Extract<AnswerEvent, { type: 'delta' }>): void {
+    if (event.content) this.received.content += event.content;
+    if (event.reasoning) this.received.reasoning += event.reasoning;
+    if (event.content || event.reasoning) state.logical.deltas++;
+  }
+
   /** Held text released: what the client has not seen yet. */
-  private release(event: Extract<AnswerEvent, { type: 'delta' }> | undefined): void {
+  private release(state: CallState, event: Extract<AnswerEvent, { type: 'delta' }> | undefined): void {
     if (!event) return;
-    if (event.index === 0) {
-      if (event.content) this.soFar.content += event.content;
-      if (event.reasoning) this.soFar.reasoning += event.reasoning;
-    }
+    if (event.index === 0) this.count(state, event);
     this.out += this.encoder.event(event);
   }
 
   private onEnd(state: CallState): void {
-    if (this.finished || state !== this.current) return;
+    if (this.finished || state !== this.current || state.retired) return;
     if (state.raw) {
-      if (state.tail.length > 0 || !state.done) return this.fail(truncated());
+      if (state.tail.length > 0 || !state.done) return this.onFailure(truncated());
       return this.close();
     }
     state.decoder!.end();
-    if (state.failure) return this.fail(state.failure);
-    for (const event of state.rewriter.flushAll()) this.release(event);
-    if (!state.done) return this.fail(truncated());
+    if (state.failure) return this.onFailure(state.failure);
+    for (const event of state.rewriter.flushAll()) this.release(state, event);
+    if (!state.done) return this.onFailure(truncated());
     this.callEnded(state);
   }
 
   private callEnded(state: CallState): void {
     this.usage = addUsage(this.usage, state.usage);
+    const logical = state.logical;
+    logical.usage = addUsage(logical.usage, state.usage);
     const soFar = this.soFar;
-    soFar.calls++;
+    soFar.content = this.received.content.slice(this.echoed.content.length);
+    soFar.reasoning = this.received.reasoning.slice(this.echoed.reasoning.length);
+    // A resumed call and the call it resumed are one call for the stages.
+    if (logical.planned === state.planned) soFar.calls++;
     soFar.finishReason = state.finishReason;
-    soFar.lastCallTokens = state.usage?.completion_tokens;
+    soFar.lastCallTokens = logical.usage?.completion_tokens;
     soFar.completionTokens += state.usage?.completion_tokens ?? 0;
-    const following = this.prepared.stage?.next(soFar);
+    const following = this.run.prepared.stage?.next(soFar);
     if (!following) return this.finishAnswer();
     this.flushOut();
     const planned: PlannedCall = {
       ...following,
+      chat: { ...following.chat, stream: true },
       plan: planCall(this.call.provider, this.call.settings, { ...following.chat, stream: true }, following.prefill, undefined),
     };
-    callUpstream(this.call, { ...following.chat, stream: true }, following.prefill, planned.plan).then(
+    this.callNext(planned, { planned, deltas: 0, usage: undefined }, this.current.failure);
+  }
+
+  /** Starts the next call (a stage's, or a resume) and attaches it when it answers. */
+  private callNext(planned: PlannedCall, logical: LogicalCall, original: ProxyError | undefined): void {
+    const run = this.run;
+    run.call.telemetry.upstreamStarted(run.prepared.route.target.spec.name);
+    callUpstream(run.call, planned.chat, planned.prefill, planned.plan).then(
       (exchange) => {
         if (this.finished) {
-          exchange.response.body.destroy();
+          abandonBody(exchange.response.body);
           return;
         }
-        this.current = this.attach(planned, exchange, false);
+        this.current = this.attach(planned, logical, exchange, false);
       },
-      (err: unknown) => this.fail(err instanceof ProxyError ? err : upstreamTransportError(err)),
+      (err: unknown) => {
+        const error = err instanceof ProxyError ? err : upstreamTransportError(err);
+        // A resume that failed before its answer began may go on a fallback model's upstream.
+        if (original && this.resumeOnFallback(error)) return;
+        this.fail(original ?? error);
+      },
     );
   }
 
   /** The answer is complete: its end, in the door's format. */
   private finishAnswer(): void {
     if (this.multiCall) this.out += this.encoder.event({ type: 'finish', index: 0, reason: (this.soFar.finishReason ?? 'stop') as 'stop' });
-    if (this.usage && this.prepared.request.options.includeUsage) this.out += this.encoder.event({ type: 'usage', usage: this.usage });
+    if (this.usage && this.run.prepared.request.options.includeUsage) this.out += this.encoder.event({ type: 'usage', usage: this.usage });
     this.out += this.encoder.end();
     this.close();
   }
@@ -280,32 +382,94 @@ class AnswerStream extends Readable {
   private close(): void {
     this.flushOut();
     this.finished = true;
-    this.call.streams.delete(this);
+    this.env.streams.delete(this);
     this.push(null);
   }
 
   private onSourceError(state: CallState, err: Error): void {
-    if (this.finished || state !== this.current) return;
+    if (this.finished || state !== this.current || state.retired) return;
     // The client left and its abort tore the upstream body down: nobody is there to tell.
-    if (this.clientGone.aborted) {
+    if (this.env.signal.aborted) {
       this.finished = true;
       this.destroy();
       return;
     }
     const error = upstreamTransportError(err);
-    this.fail(new ProxyError(error.status, `Upstream stream failed: ${error.message}`, { type: error.type, code: error.code, cause: err }));
+    this.onFailure(new ProxyError(error.status, `Upstream stream failed: ${error.message}`, { type: error.type, code: error.code, cause: err }));
+  }
+
+  /** The upstream failed mid-answer: resume it if it can be, else tell the client. */
+  private onFailure(error: ProxyError): void {
+    if (this.finished) return;
+    if (!this.resumeAnswer(error)) this.fail(error);
+  }
+
+  /**
+   * Asks again with everything the client already has (reasoning and content) as a prefill, and goes
+   * on with the same stream. Not for a client that went away, several choices, an answer that ended
+   * (its finish reason came) or broke off inside a tool call, nor without attempts left.
+   */
+  private resumeAnswer(error: ProxyError, run: RouteRun = this.run): boolean {
+    const state = this.current;
+    if (this.resumesLeft <= 0 || this.env.signal.aborted || NOT_RESUMABLE.has(String(error.code))) return false;
+    if (state.raw) this.absorbSent(state);
+    if (state.toolCall || state.finishReason !== null) return false;
+    state.retired = true;
+    const source = state.exchange.response.body;
+    if (!source.destroyed) source.destroy();
+    this.flushOut();
+    const next = this.resumeCall(run, state);
+    if (!next) return false;
+    this.resumesLeft--;
+    this.run = run;
+    this.env.telemetry.resumed(error);
+    this.callNext(next, state.logical, error);
+    return true;
+  }
+
+  /** The resumed call: the request on `run`'s route, with the answer so far prefilled, within the call's cap. */
+  private resumeCall(run: RouteRun, state: CallState): PlannedCall | undefined {
+    const { prepared, call } = run;
+    const soFar = { content: this.received.content.slice(this.echoed.content.length), reasoning: this.received.reasoning.slice(this.echoed.reasoning.length) };
+    if (soFar.content.length === 0 && soFar.reasoning.length === 0 && !prepared.prefill) {
+      // Nothing reached the client yet: the same request again.
+      const first = prepared.first;
+      return { ...first, chat: { ...first.chat, stream: true } };
+    }
+    const cap = clientLimit(state.logical.planned.chat);
+    const remaining = cap === undefined ? undefined : Math.max(1, cap - state.logical.deltas);
+    const resumed = withSoFarPrefilled(prepared.chat, prepared.prefill, soFar, {
+      trigger: 'resume',
+      thinkingClosed: this.thinkingClosed || soFar.content.length > 0,
+      maxTokens: remaining,
+    });
+    const chat = { ...resumed.chat, stream: true };
+    try {
+      return { chat, prefill: resumed.prefill, plan: planCall(call.provider, call.settings, chat, resumed.prefill, undefined) };
+    } catch {
+      // PREFILL_FALLBACK=reject on an upstream without native prefill: the answer cannot be resumed.
+      return undefined;
+    }
+  }
+
+  /** Resumes on the next configured fallback model after the resume on this upstream failed. */
+  private resumeOnFallback(error: ProxyError): boolean {
+    const next = this.fallbacks.after(error);
+    if (!next) return false;
+    this.resumesLeft = Math.max(this.resumesLeft, 1);
+    return this.resumeAnswer(error, next);
   }
 
   /** The answer cannot be completed: held text, then the door's error event, and the end. */
   private fail(error: ProxyError): void {
     if (this.finished) return;
     const state = this.current;
-    if (!state.raw && state.decoder) for (const event of state.rewriter.flushAll()) this.release(event);
+    if (!state.raw && state.decoder) for (const event of state.rewriter.flushAll()) this.release(state, event);
     const told = new ProxyError(error.status, this.call.secrets.redact(error.message), { type: error.type, code: error.code, param: error.param, cause: error.cause });
     this.call.telemetry.streamFailed(told);
     this.out += this.encoder.error(told);
     this.finished = true;
-    this.call.streams.delete(this);
+    this.env.streams.delete(this);
     const source = state.exchange.response.body;
     if (!source.destroyed) source.destroy();
     this.flushOut();
@@ -344,6 +508,5 @@ function lastEventEnd(chunk: Buffer): number {
   if (n >= 2 && chunk[n - 1] === 10 && (chunk[n - 2] === 10 || (n >= 4 && chunk[n - 2] === 13 && chunk[n - 3] === 10 && chunk[n - 4] === 13))) return n;
   const lf = chunk.lastIndexOf('\n\n');
   const crlf = chunk.lastIndexOf('\r\n\r\n');
-  const end = Math.max(lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 4);
-  return end;
+  return Math.max(lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 4);
 }

@@ -18,6 +18,12 @@ export class RequestTelemetry {
   streamError: string | null = null;
   /** Upstream calls made (retries not counted: each is one call that answered). */
   upstreamCalls = 0;
+  /** The upstreams (configured names) the answer's calls went to, in order of first use. */
+  readonly upstreams: string[] = [];
+  /** Times a broken answer was resumed (or a whole answer asked again). */
+  resumes = 0;
+  /** Fallback models taken. */
+  readonly fallbacks: string[] = [];
   /** Time spent waiting for upstreams: to headers on streams, to the whole body on whole answers. */
   upstreamMs = 0;
   private firstByteSeen = false;
@@ -34,6 +40,25 @@ export class RequestTelemetry {
   upstreamAnswered(ms: number): void {
     this.upstreamCalls++;
     this.metrics.upstreamLatency.observe({ provider: this.providerId ?? '' }, ms / 1000);
+  }
+
+  /** A call of this answer goes to this upstream. */
+  upstreamStarted(name: string): void {
+    if (!this.upstreams.includes(name)) this.upstreams.push(name);
+  }
+
+  /** The answer broke off and is resumed (or a whole answer asked again). */
+  resumed(error: ProxyError): void {
+    this.resumes++;
+    this.metrics.resumes.inc({ provider: this.providerId ?? '' });
+    this.log.info({ reqId: this.reqId, code: error.code, resumes: this.resumes }, 'the upstream failed mid-answer; resuming it through a prefill');
+  }
+
+  /** The model failed before its answer began (or its resume failed): a configured fallback is tried. */
+  fellBack(model: string, error: ProxyError): void {
+    this.fallbacks.push(model);
+    this.metrics.fallbacks.inc({ provider: this.providerId ?? '' });
+    this.log.info({ reqId: this.reqId, code: error.code, fallback: model }, 'the upstream failed; trying a fallback model');
   }
 
   /** An upstream call failed before the answer began (transport, HTTP error, invalid answer). */

@@ -30,9 +30,10 @@ export function thinkingBudgetStage(chat: ChatRequest, prefill: Prefill | undefi
   const total = typeof limit === 'number' ? limit : undefined;
   const cap = total === undefined ? budget : Math.min(budget, total);
   const answerCall = (reasoning: string, content: string, maxTokens: number | undefined) =>
-    withSoFarPrefilled(chat, prefill, { reasoning, content }, { trigger: 'thinking_budget', thinkingClosed: true, maxTokens });
+    withSoFarPrefilled(chat, prefill, { reasoning, content }, { trigger: 'thinking_budget', thinkingClosed: true, emptyThinking: true, maxTokens });
   return {
     name: 'thinking_budget',
+    adjustsFirstCall: true,
     first() {
       if (budget === 0) return { ...answerCall('', '', total), splitThinking: false };
       return { chat: followUpRequest(chat, chat.messages, cap), prefill, splitThinking: true };

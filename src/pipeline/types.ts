@@ -6,6 +6,8 @@ import type { ProxyError } from '../errors.js';
 import type { AnswerPlan } from '../prefill/answer-plan.js';
 import type { Prefill, PrefillMode } from '../prefill/detect.js';
 import type { JsonBody, UpstreamCall, WireFormat } from '../providers/types.js';
+import type { PrefillFallback } from '../config/types.js';
+import type { ThinkTags } from '../prefill/reasoning.js';
 import type { Route } from '../routing/router.js';
 
 /**
@@ -43,6 +45,14 @@ export interface PipelineRequest {
   native?: { wire: WireFormat; body: JsonBody };
 }
 
+/** What decides a call's form besides the request: the route's prefill settings. */
+export interface PlanSettings {
+  fallback: PrefillFallback;
+  thinkTags: ThinkTags;
+  /** A model's configured `supports_assistant_prefill` (or a learned refusal), overriding the provider. */
+  supportsPrefill?: boolean;
+}
+
 /** One upstream call, planned: where it goes, what it sends, what its answer needs. */
 export type CallPlan = UpstreamCall;
 
@@ -58,6 +68,8 @@ export interface Prepared {
   prefill: Prefill | undefined;
   /** Headers for every upstream call of this request (the key included). */
   upstreamHeaders: Record<string, string>;
+  /** The prefill settings of this request (the route's, and what was learned about the model). */
+  settings: PlanSettings;
   /** The stage that may call again with a prefill (the thinking budget), when one applies. */
   stage: FollowUpStage | undefined;
   /** The first call. */
@@ -90,6 +102,8 @@ export interface SoFar {
  */
 export interface FollowUpStage {
   readonly name: string;
+  /** The first call is not the client's own (the budget caps it): it cannot go as the door's native body. */
+  readonly adjustsFirstCall: boolean;
   /** The first call's request and prefill (the client's, or adjusted: capped at a budget). */
   first(prepared: Omit<Prepared, 'first' | 'stage'>): { chat: ChatRequest; prefill: Prefill | undefined; splitThinking: boolean };
   /** After a call: the next call's request and prefill, or undefined when the answer is complete. */
@@ -120,10 +134,14 @@ export interface StreamEncoder {
 }
 
 /** The pipeline's result, before anything is written to the client. */
-export type PipelineResult =
+export type PipelineResult = (
   /** The upstream's own bytes, in the door's wire format: they go as they came. */
   | { kind: 'bytes'; status: number; headers: Record<string, string | string[]>; body: Buffer | Readable; length: number | undefined; prefill: AnswerPlan['kind'] }
   /** A whole answer, for the door to encode. */
   | { kind: 'answer'; status: number; headers: Record<string, string | string[]>; answer: Answer; prefill: AnswerPlan['kind'] }
   /** A streamed answer: the door's bytes, produced as the upstream answers. */
-  | { kind: 'stream'; status: number; headers: Record<string, string | string[]>; body: Readable; prefill: AnswerPlan['kind'] };
+  | { kind: 'stream'; status: number; headers: Record<string, string | string[]>; body: Readable; prefill: AnswerPlan['kind'] }
+) & {
+  /** The upstream (its configured name) that started the answer. */
+  upstream?: string;
+};

@@ -1,13 +1,14 @@
 import type { Answer } from '../answer/types.js';
 import { addUsage } from '../answer/usage.js';
-import { invalidUpstreamResponse } from '../errors.js';
+import { ProxyError, invalidUpstreamResponse } from '../errors.js';
 import { needsRewrite, onlyStripsRepeat } from '../prefill/answer-plan.js';
 import { cannotHoldRepeat } from '../prefill/prefix-stripper.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
 import { callUpstream, readAnswer, type CallContext, type Exchange } from './call.js';
 import { planCall } from './plan.js';
 import { rewriteAnswer } from './rewrite.js';
-import type { Door, PipelineResult, Prepared, SoFar } from './types.js';
+import type { RouteRun } from './route-run.js';
+import type { Door, PipelineResult, PlannedCall, Prepared, SoFar } from './types.js';
 
 /** Answers up to this size are read whole and sent in one write; larger ones are piped. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
@@ -17,8 +18,9 @@ const SMALL_ANSWER_BYTES = 1024 * 1024;
  * format, the upstream's bytes go as they came; otherwise the answer is read, decoded, rewritten, and
  * handed to the door to encode. With a follow-up stage, the calls' answers become one.
  */
-export async function runWhole(call: CallContext, prepared: Prepared, door: Door): Promise<PipelineResult> {
-  if (prepared.stage) return runWholeLoop(call, prepared);
+export async function runWhole(run: RouteRun, door: Door): Promise<PipelineResult> {
+  const { call, prepared } = run;
+  if (prepared.stage) return runWholeLoop(run);
   const started = performance.now();
   const { first } = prepared;
   const exchange = await callUpstream(call, first.chat, first.prefill, first.plan);
@@ -34,7 +36,7 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
     // object); a small answer read whole costs far less than a piped stream.
     expectJson(call, response.headers['content-type']);
     if (knownLength !== undefined && knownLength <= SMALL_ANSWER_BYTES) {
-      const body = await readAnswer(call, response, SMALL_ANSWER_BYTES);
+      const body = await readAnswerOrAgain(run, first, exchange, SMALL_ANSWER_BYTES);
       call.telemetry.upstreamMs += performance.now() - started;
       if (!startsLikeJsonObject(body)) throw notAnAnswer(call, 'The upstream answered with a body that is not a JSON object.');
       return { kind: 'bytes', status: response.statusCode, headers, body, length: body.length, prefill };
@@ -42,7 +44,7 @@ export async function runWhole(call: CallContext, prepared: Prepared, door: Door
     call.telemetry.upstreamMs += performance.now() - started;
     return { kind: 'bytes', status: response.statusCode, headers, body: response.body, length: Number.isFinite(length) ? length : undefined, prefill };
   }
-  const raw = await readAnswer(call, response);
+  const raw = await readAnswerOrAgain(run, first, exchange);
   call.telemetry.upstreamMs += performance.now() - started;
   const answerPlan = plan.answer;
   if (sameWire && onlyStripsRepeat(answerPlan) && conformant(raw) && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
@@ -95,8 +97,34 @@ function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Ex
   }
 }
 
+/**
+ * A whole answer's body. One that breaks or stalls after the headers cannot be resumed from a partial
+ * JSON body, so the call is asked again (RESUME_ATTEMPTS times: the deliberate, counted exception to
+ * "never send twice").
+ */
+async function readAnswerOrAgain(run: RouteRun, planned: PlannedCall, exchange: Exchange, limitBytes?: number): Promise<Buffer> {
+  const { call, prepared } = run;
+  let attemptsLeft = typeof prepared.chat.n === 'number' && prepared.chat.n > 1 ? 0 : prepared.route.resumeAttempts;
+  let current = exchange;
+  for (;;) {
+    try {
+      return await readAnswer(call, current.response, limitBytes);
+    } catch (err) {
+      if (!(err instanceof ProxyError) || attemptsLeft <= 0 || call.signal.aborted || !BROKEN_BODY.has(String(err.code))) throw err;
+      attemptsLeft--;
+      call.telemetry.resumed(err);
+      call.telemetry.upstreamStarted(prepared.route.target.spec.name);
+      current = await callUpstream(call, planned.chat, planned.prefill, current.plan);
+    }
+  }
+}
+
+/** Failures of a body after its headers, which asking again can mend. */
+const BROKEN_BODY = new Set(['upstream_body_timeout', 'upstream_connection_lost', 'upstream_error']);
+
 /** Several calls (a follow-up stage) as one answer: the first call's identity, the text of all. */
-async function runWholeLoop(call: CallContext, prepared: Prepared): Promise<PipelineResult> {
+async function runWholeLoop(run: RouteRun): Promise<PipelineResult> {
+  const { call, prepared } = run;
   const stage = prepared.stage!;
   const settings = call.settings;
   const soFar: SoFar = { reasoning: '', content: '', finishReason: null, completionTokens: 0, lastCallTokens: undefined, calls: 0 };
@@ -106,8 +134,9 @@ async function runWholeLoop(call: CallContext, prepared: Prepared): Promise<Pipe
   let usage: Answer['usage'];
   for (;;) {
     const started = performance.now();
+    if (soFar.calls > 0) call.telemetry.upstreamStarted(prepared.route.target.spec.name);
     const exchange = await callUpstream(call, next.chat, next.prefill, next.plan);
-    const raw = await readAnswer(call, exchange.response);
+    const raw = await readAnswerOrAgain(run, next, exchange);
     call.telemetry.upstreamMs += performance.now() - started;
     const answer = decode(call, raw, next.chat, exchange.plan);
     rewriteAnswer(answer, { ...exchange.plan.answer, echo: false });

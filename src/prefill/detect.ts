@@ -28,7 +28,7 @@ export interface Prefill {
    * Why it is a prefill: an explicit flag, the `auto` reading of a bare trailing assistant message, or
    * the proxy's own continuation after closing the thinking at the budget.
    */
-  trigger: 'prefix' | 'partial' | 'continue_final_message' | 'trailing_assistant' | 'thinking_budget';
+  trigger: 'prefix' | 'partial' | 'continue_final_message' | 'trailing_assistant' | 'thinking_budget' | 'continuation' | 'resume';
 }
 
 /**

@@ -81,7 +81,10 @@ export class ThinkTagSplitter {
           this.held = input;
           return out;
         }
+        // No thinking: the content as it came, its leading whitespace included (a continuation's
+        // first space is the model's).
         this.state = 'answer';
+        this.answerStarted = true;
         continue;
       }
       if (this.state === 'thinking') {
@@ -129,7 +132,8 @@ export class ThinkTagSplitter {
     this.held = '';
     if (held.length === 0) return { reasoning: '', content: '' };
     if (this.state === 'thinking') return { reasoning: held, content: '' };
-    return { reasoning: '', content: this.answerStarted || this.state === 'start' ? held.trimStart() : held };
+    // Held after a closing tag: the blank line a model writes there belongs to neither part.
+    return { reasoning: '', content: this.state === 'answer' && !this.answerStarted ? held.trimStart() : held };
   }
 }
 

@@ -16,7 +16,10 @@ export interface PartialTurn {
   content: string;
   /** The reasoning prefix, when it travels in its own field. */
   reasoning?: string;
-  /** Set when thinking was rendered into the content: the answer's content then holds thinking in tags too. */
+  /**
+   * Set when an open thought was rendered into the content: the answer goes on thinking in tags, then
+   * closes it and answers. (A closed thought needs nothing: the answer is content from the start.)
+   */
   thinkingInContent?: { startsInside: boolean };
 }
 
@@ -25,8 +28,6 @@ export function renderPartialTurn(prefill: Prefill, form: PartialTurnForm): Part
   if (prefill.reasoning === undefined) return { content: prefill.prefix };
   const stillThinking = prefill.continues === 'reasoning';
   if (form.reasoning === 'native') return { content: prefill.prefix, reasoning: prefill.reasoning };
-  return {
-    content: renderThinking(prefill.reasoning, stillThinking, form.thinkTags) + prefill.prefix,
-    thinkingInContent: { startsInside: stillThinking },
-  };
+  const content = renderThinking(prefill.reasoning, stillThinking, form.thinkTags) + prefill.prefix;
+  return stillThinking ? { content, thinkingInContent: { startsInside: true } } : { content };
 }

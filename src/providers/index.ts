@@ -1,5 +1,7 @@
 import { anthropic } from './anthropic/index.js';
+import { bedrock } from './bedrock/index.js';
 import { deepseek } from './deepseek.js';
+import { gemini } from './gemini/index.js';
 import { llamacpp } from './llamacpp/index.js';
 import { mistral } from './mistral.js';
 import { mock } from './mock/provider.js';
@@ -21,6 +23,8 @@ const PROVIDERS: Record<ProviderId, Provider> = {
   deepseek,
   mistral,
   anthropic,
+  gemini,
+  bedrock,
   groq,
   openrouter,
   kimi,

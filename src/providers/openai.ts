@@ -1,5 +1,6 @@
 import type { Provider, ProviderId } from './types.js';
 import { OPENAI_STYLE, forwardWithoutProxyFields } from './openai-chat/request.js';
+import { responsesNativeCall } from './openai-responses/request.js';
 
 /**
  * OpenAI and any OpenAI-compatible server whose prefill behaviour is unknown: no native prefill, so
@@ -16,5 +17,6 @@ function withoutPrefill(id: ProviderId): Provider {
   };
 }
 
-export const openai = withoutPrefill('openai');
+/** OpenAI also speaks the Responses API: a Responses request that is not a prefill goes to it as it came. */
+export const openai: Provider = { ...withoutPrefill('openai'), nativeCall: responsesNativeCall };
 export const openaiCompatible = withoutPrefill('openai-compatible');

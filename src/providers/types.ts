@@ -16,6 +16,8 @@ export const PROVIDER_IDS = [
   'deepseek',
   'mistral',
   'anthropic',
+  'gemini',
+  'bedrock',
   'groq',
   'openrouter',
   'kimi',
@@ -84,7 +86,7 @@ export type ErrorRecovery =
   | { fallback: true };
 
 /** The wire formats answers come in. A door that speaks the upstream's format can take its bytes untouched. */
-export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'llamacpp-completion';
+export type WireFormat = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'llamacpp-completion' | 'bedrock-converse' | 'gemini';
 
 export interface DecoderOptions {
   /** The largest event held (UPSTREAM_MAX_EVENT_BYTES); beyond it the decoder emits an error event. */
@@ -111,6 +113,11 @@ export interface StreamDecoder {
 /** How a provider's answers read: whole and streamed, into the pipeline's door-neutral answer. */
 export interface AnswerDecoder {
   readonly wire: WireFormat;
+  /**
+   * The content type a streamed answer must have, when not `text/event-stream` (Bedrock's binary
+   * `application/vnd.amazon.eventstream`).
+   */
+  readonly streamContentType?: string;
   /** True when these bytes, the end of a stream passed untouched, end with the wire format's end-of-stream marker. */
   endsWithTerminator(bytes: Buffer): boolean;
   /** A whole answer's parsed JSON body; throws on a body that is not this dialect's answer. */
@@ -163,4 +170,13 @@ export interface Provider {
   readonly nativeThinkingBudget?: boolean;
   /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */
   normalizeBasePath?(basePath: string): string;
+  /** The base URL used when none is configured (Gemini's public endpoint); without one, a URL is required. */
+  readonly defaultBaseUrl?: string;
+  /**
+   * A request in a front door's own wire format (`wire`), for an upstream that speaks it natively: the
+   * call that sends it as it came (nothing the request model cannot carry is lost), or undefined when
+   * this upstream does not take that format, or not for this request (`prefill`: the pipeline's reading
+   * of it). OpenAI takes a Responses request that is not a prefill this way, its state fields included.
+   */
+  nativeCall?(wire: WireFormat, body: JsonBody, prefill: Prefill | undefined): UpstreamCall | undefined;
 }

@@ -31,6 +31,12 @@ export interface Route {
   fallback: PrefillFallback;
   thinkTags: ThinkTags;
   supportsAssistantPrefill: boolean | undefined;
+  /** Calls that may continue an answer cut by the output limit (model, upstream, environment). */
+  maxContinuations: number;
+  /** Times a broken answer may be resumed (model, upstream, environment). */
+  resumeAttempts: number;
+  /** Model names to try when this route's upstream fails. */
+  fallbacks: string[];
 }
 
 /**
@@ -100,6 +106,9 @@ export class Router {
       fallback: model?.prefillFallback ?? spec.prefillFallback ?? this.config.prefillFallback,
       thinkTags: model?.thinkTags ?? spec.thinkTags ?? this.config.thinkTags,
       supportsAssistantPrefill: model?.supportsAssistantPrefill,
+      maxContinuations: model?.maxContinuations ?? spec.maxContinuations ?? this.config.maxContinuations,
+      resumeAttempts: model?.resumeAttempts ?? spec.resumeAttempts ?? this.config.resumeAttempts,
+      fallbacks: model?.fallbacks ?? [],
     };
   }
 

@@ -51,6 +51,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly resumes = new Counter({
+    name: 'prefill_proxy_resumes_total',
+    help: 'Answers resumed through a prefill after the upstream failed mid-way (or whole answers asked again).',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fallbacks = new Counter({
+    name: 'prefill_proxy_fallbacks_total',
+    help: 'Configured fallback models taken after an upstream failure.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamCalls = new Histogram({
+    name: 'prefill_proxy_upstream_calls_per_answer',
+    help: 'Upstream calls one answer took (follow-ups, resumes and fallbacks included).',
+    buckets: [1, 2, 3, 4, 6, 10, 20],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'prefill_proxy_' });
   }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProxyError, errorCode } from '../errors.js';
 import type { CancelSignal } from './client-gone.js';
 import type { UpstreamResponse } from './types.js';
+import { drainBody } from './read-body.js';
 
 export interface RetryPolicy {
   /** Further attempts after the first (0: none). */
@@ -50,7 +51,7 @@ export async function withRetries(
     const delay = retryAfterMs(response.headers['retry-after']) ?? backoff(policy, attempt);
     // An upstream that asks for a longer pause than we wait for: its answer goes to the client.
     if (delay > policy.maxDelayMs) return response;
-    response.body.resume();
+    drainBody(response.body);
     onRetry(`HTTP ${response.statusCode}`, delay);
     await wait(delay, signal);
   }

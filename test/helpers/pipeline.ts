@@ -4,6 +4,7 @@ import { ChatRequest } from '../../src/chat/schema.js';
 import { chatDoor } from '../../src/doors/chat/encode.js';
 import type { CallContext } from '../../src/pipeline/call.js';
 import { planCall } from '../../src/pipeline/plan.js';
+import { Fallbacks, type RunEnvironment } from '../../src/pipeline/route-run.js';
 import { runStream } from '../../src/pipeline/stream.js';
 import { RequestTelemetry } from '../../src/pipeline/telemetry.js';
 import type { CallPlan, Door, Prepared } from '../../src/pipeline/types.js';
@@ -68,7 +69,11 @@ export async function streamThrough(
   for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.subarray(i, i + size));
   const upstream: Upstream = {
     description: 'recorded stream',
-    request: async () => ({ statusCode: 200, headers: { 'content-type': 'text/event-stream' }, body: Readable.from(pieces, { objectMode: false }) }),
+    request: async () => ({
+      statusCode: 200,
+      headers: { 'content-type': providerFor(provider).answers.streamContentType ?? 'text/event-stream' },
+      body: Readable.from(pieces, { objectMode: false }),
+    }),
     close: async () => {},
   };
   const request = options.request ?? chat({ messages: [{ role: 'user', content: 'x' }], stream: true });
@@ -86,13 +91,26 @@ export async function streamThrough(
     limits: { maxEventBytes: 4 * 1024 * 1024, maxBodyBytes: 32 * 1024 * 1024 },
     secrets: new RequestSecrets([]),
     streams: new Set(),
+    learned: { memory: new CapabilityMemory(60_000, 10), key: 'test' },
   };
   const prepared = {
     request: { door: 'chat', chat: request, raw: undefined, headers: {}, options: { stream: true, echo: plan.echo, includeUsage: options.includeUsage ?? true, thinkingBudget: undefined } },
+    chat: request,
+    prefill: undefined,
+    route: { resumeAttempts: 0, fallbacks: [], target: { spec: { name: 'test' } } },
     stage: undefined,
     first: { chat: request, prefill: undefined, plan: { path: '/v1/chat/completions', body: {}, answer: plan } },
   } as unknown as Prepared;
-  const result = await runStream(call, prepared, options.door ?? chatDoor, call.signal);
+  const env: RunEnvironment = {
+    signal: call.signal,
+    telemetry,
+    limits: call.limits,
+    secrets: call.secrets,
+    streams: call.streams,
+    learned: call.learned.memory,
+    prepareFor: () => undefined,
+  };
+  const result = await runStream({ prepared, call }, options.door ?? chatDoor, env, new Fallbacks(prepared, env));
   if (result.kind !== 'stream') throw new Error(`expected a stream, got ${result.kind}`);
   let text = '';
   for await (const chunk of result.body) text += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);

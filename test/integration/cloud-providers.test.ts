@@ -205,8 +205,8 @@ describe('Anthropic', () => {
 });
 
 describe('Anthropic failing mid-stream', () => {
-  const h = inFrontOf(() => startAnthropic({ failAfterDeltas: 2 }), (url) => ({ UPSTREAM_URL: url, UPSTREAM_PROVIDER: 'anthropic', UPSTREAM_API_KEY: 'sk-ant-test' }));
-  it('the in-stream error event reaches the SDK as an error', async () => {
+  const h = inFrontOf(() => startAnthropic({ failAfterDeltas: 2 }), (url) => ({ UPSTREAM_URL: url, UPSTREAM_PROVIDER: 'anthropic', UPSTREAM_API_KEY: 'sk-ant-test', RESUME_ATTEMPTS: '0' }));
+  it('the in-stream error event reaches the SDK as an error (no resume: RESUME_ATTEMPTS=0)', async () => {
     const stream = await h.proxy.client.chat.completions.create({ model: 'claude-3-5-haiku-20241022', stream: true, messages: [{ role: 'user', content: 'Hi' }] });
     const error = await collect(stream).catch((err: unknown) => err);
     expect(error).toMatchObject({ message: expect.stringContaining('Overloaded') });

@@ -89,7 +89,7 @@ describe('retries before any byte reached the client', () => {
     expect(calls).toBe(1);
   });
 
-  it('never once a stream began', async () => {
+  it('never once a stream began (a resume is the deliberate, counted exception: off here)', async () => {
     let calls = 0;
     upstream = await startMockServer(async (_request, res) => {
       calls++;
@@ -98,7 +98,7 @@ describe('retries before any byte reached the client', () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       res.socket?.destroy();
     });
-    proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm', UPSTREAM_RETRY_BASE_MS: '10' });
+    proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm', UPSTREAM_RETRY_BASE_MS: '10', RESUME_ATTEMPTS: '0' });
     const response = await fetch(`${proxy.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

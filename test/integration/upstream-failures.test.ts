@@ -46,7 +46,8 @@ describe('upstream failures reach the client as OpenAI errors', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
         res.socket?.destroy();
       });
-      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: provider });
+      // The error path itself: no resume (RESUME_ATTEMPTS=0), as issue 17 asks of such tests.
+      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: provider, RESUME_ATTEMPTS: '0' });
       const stream = await proxy.client.chat.completions.create({ model: 'm', messages, stream: true });
       let received = '';
       const error = await (async () => {

@@ -16,6 +16,8 @@ export interface AnthropicOptions {
   failAfterDeltas?: number;
   /** Models that refuse prefill (default: Claude 4.6 and later). */
   noPrefillModels?: RegExp;
+  /** The model's own output limit per answer: beyond it the answer stops with `max_tokens`. */
+  maxOutputTokens?: number;
 }
 
 type Block = { type: string; text?: string; [key: string]: unknown };
@@ -56,13 +58,14 @@ export async function startAnthropic(options: AnthropicOptions = {}): Promise<Mo
       }
     }
     const prompt = JSON.stringify({ system: body.system, messages });
-    const tokens = greedyTokens(prompt + (prefix ? '' : ' '), typeof body.max_tokens === 'number' ? body.max_tokens : 8);
+    const limit = Math.min(typeof body.max_tokens === 'number' ? body.max_tokens : 8, options.maxOutputTokens ?? Infinity);
+    const tokens = greedyTokens(prompt + (prefix ? '' : ' '), limit);
     // After a prefix (whose trailing whitespace the caller removed) the model starts with a space.
     if (prefix && tokens[0] && !tokens[0].startsWith(' ')) tokens[0] = ` ${tokens[0]}`;
     const toolChoice = body.tool_choice as { type?: string; name?: string } | undefined;
     const tools = body.tools as Array<{ name: string }> | undefined;
     const toolUse = tools && (toolChoice?.type === 'any' || toolChoice?.type === 'tool') ? (toolChoice.name ?? tools[0]!.name) : undefined;
-    const stopReason = toolUse ? 'tool_use' : tokens.length >= (body.max_tokens as number) ? 'max_tokens' : 'end_turn';
+    const stopReason = toolUse ? 'tool_use' : tokens.length >= limit ? 'max_tokens' : 'end_turn';
     const usage = { input_tokens: prompt.length, cache_creation_input_tokens: 0, cache_read_input_tokens: 12, output_tokens: tokens.length };
     const id = 'msg_01XFDUDYJgAACzvnptvVoYEL';
     const content: Block[] = [];

@@ -31,7 +31,7 @@ describe('no duplicate POST', () => {
     ] as const) {
       it(`${stream ? 'streamed' : 'non-streamed'} chat, ${kindName}: the upstream reads the whole request then drops the connection before any header → 502 upstream_connection_lost, sent exactly once (UPSTREAM_RETRIES=2 by default)`, async () => {
         upstream = await startUpstream((_request, res) => void res.socket?.destroy());
-        proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
         const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages, stream ? { stream: true } : {}), { timeoutMs: 4000 });
         await sleep(100);
         expect.soft({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_connection_lost' });
@@ -42,7 +42,7 @@ describe('no duplicate POST', () => {
 
   it('a 503 with retry-after: 0 is retried (the upstream counts 2 or 3 with the default UPSTREAM_RETRIES=2)', async () => {
     upstream = await startUpstream((_request, res) => sendJson(res, 503, { error: { message: 'busy' } }, { 'retry-after': '0' }));
-    proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+    proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
     const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES), { timeoutMs: 4000 });
     expect(result.status).toBe(503);
     expect(upstream.completed().length).toBeGreaterThanOrEqual(2);
@@ -51,7 +51,7 @@ describe('no duplicate POST', () => {
 
   it('connection refused → 502 upstream_unreachable', async () => {
     const port = await freePort();
-    proxy = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
+    proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
     const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES), { timeoutMs: 4000 });
     expect({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_unreachable' });
   });
@@ -59,7 +59,7 @@ describe('no duplicate POST', () => {
   it('connection refused is retried: an upstream that starts listening during the backoff answers', async () => {
     const port = await freePort();
     // The first backoff is between 200 and 400 ms; the upstream appears after 50 ms.
-    proxy = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '400' });
+    proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '400' });
     let received = 0;
     const answer = postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES), { timeoutMs: 4000 });
     await sleep(50);

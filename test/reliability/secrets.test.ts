@@ -53,7 +53,7 @@ afterEach(async () => {
 async function setUp(handler: UpstreamHandler, env: Record<string, string> = {}, clientKey = 'unused') {
   upstream = await startUpstream(handler);
   proxy = await startProxy(
-    { UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'openai', UPSTREAM_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'trace', ...env },
+    { UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'openai', UPSTREAM_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'trace', RESUME_ATTEMPTS: '0', ...env },
     clientKey,
     { write: (line: string) => void logs.push(line) },
   );

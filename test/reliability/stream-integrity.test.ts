@@ -86,7 +86,7 @@ describe('a drop inside an event on a rewritten stream (prefill, llamacpp)', () 
 
     it(`${name}: the body ends with a separate, parseable error event upstream_connection_lost, no [DONE]`, async () => {
       upstream = await startCutting();
-      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PREFILL_MESSAGES, { stream: true }), { timeoutMs: 4000 });
       expect(result.status).toBe(200);
       expect(result.text).not.toContain('[DONE]');
@@ -96,7 +96,7 @@ describe('a drop inside an event on a rewritten stream (prefill, llamacpp)', () 
 
     it(`${name}: the openai SDK iterating the stream throws the proxy's error (not a JSON parse error, not a silent end)`, async () => {
       upstream = await startCutting();
-      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const { error } = await iterate(proxy.client, PREFILL_MESSAGES);
       expect(error, 'the SDK saw a clean end').toBeDefined();
       expect(error, `a JSON parse error: ${errorText(error)}`).not.toBeInstanceOf(SyntaxError);
@@ -131,7 +131,7 @@ describe('a close-delimited stream that stops without [DONE]', () => {
   for (const [kindName, messages] of Object.entries(KINDS)) {
     it(`${kindName}: ends with an error event upstream_stream_truncated and no [DONE]`, async () => {
       const raw = await closeDelimited([sse(chunk(' three,')), sse(chunk(' four,'))]);
-      proxy = await startProxy({ UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages, { stream: true }), { timeoutMs: 4000 });
       expect(result.status).toBe(200);
       expect(result.text).toContain(' four,');
@@ -142,7 +142,7 @@ describe('a close-delimited stream that stops without [DONE]', () => {
 
     it(`${kindName}: the openai SDK throws upstream_stream_truncated`, async () => {
       const raw = await closeDelimited([sse(chunk(' three,')), sse(chunk(' four,'))]);
-      proxy = await startProxy({ UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const { content, error } = await iterate(proxy.client, messages);
       expect(content).toBe(' three, four,');
       expect(error, 'the SDK saw a clean end').toBeInstanceOf(OpenAI.APIError);
@@ -151,7 +151,7 @@ describe('a close-delimited stream that stops without [DONE]', () => {
 
     it(`${kindName}: a close-delimited stream that does end with [DONE] is clean`, async () => {
       const raw = await closeDelimited([sse(chunk(' three,')), sse({ ...chunk(''), choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }), sse('[DONE]')]);
-      proxy = await startProxy({ UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: raw.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages, { stream: true }), { timeoutMs: 4000 });
       expect(result.text).toContain('data: [DONE]');
       expect(lastEventError(result.text)).toBeUndefined();
@@ -202,7 +202,7 @@ describe('streams cut at shutdown', () => {
       }
       res.end();
     });
-    const proxyProcess = await spawnProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', SHUTDOWN_GRACE_MS: '500' });
+    const proxyProcess = await spawnProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', SHUTDOWN_GRACE_MS: '500' });
 
     /** Reads a stream, keeping what arrived even if the connection is then cut. */
     const open = async (messages: unknown[]) => {

@@ -93,7 +93,7 @@ describe('bounded memory on rewritten streams', () => {
           await sleep(200);
           if (!res.destroyed) res.end();
         });
-        proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
         const result = await readHeadAndTail(`${proxy.url}/v1/chat/completions`, chatBody(PREFILL_MESSAGES, { stream: true }), 20_000, client);
         peak = Math.max(peak, process.memoryUsage().rss);
         const growth = peak - before;
@@ -123,7 +123,7 @@ describe('bounded memory on rewritten streams', () => {
           await sleep(200);
           res.end();
         });
-        proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_MAX_EVENT_BYTES: '1024' });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_MAX_EVENT_BYTES: '1024' });
         const result = await readHeadAndTail(`${proxy.url}/v1/chat/completions`, chatBody(PREFILL_MESSAGES, { stream: true }), 5000);
         expect(result.status).toBe(200);
         if (first !== ROLE_CHUNK) expect(result.head).toContain(' three,');

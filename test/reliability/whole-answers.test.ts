@@ -53,7 +53,7 @@ describe('whole answers whose body stalls or drops after the headers', () => {
           await sleep(50);
           res.socket?.destroy();
         });
-        proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_BODY_TIMEOUT_MS: '500' });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_BODY_TIMEOUT_MS: '500' });
         const before = await upstreamErrorCount(proxy.url, expected.kind);
 
         const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages), { timeoutMs: 4000 });
@@ -74,7 +74,7 @@ describe('whole answers whose body stalls or drops after the headers', () => {
         await sleep(50);
         res.socket?.destroy();
       });
-      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_BODY_TIMEOUT_MS: '500' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_BODY_TIMEOUT_MS: '500' });
       const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES), { timeoutMs: 4000 });
       if (result.status === 200) {
         // The proxy had begun to pipe the body: the client must see the answer cut (aborted chunked
@@ -100,7 +100,7 @@ describe('a 200 whose body is not what the route expects', () => {
           res.writeHead(200, { 'content-type': answer.contentType, 'content-length': Buffer.byteLength(answer.body) });
           res.end(answer.body);
         });
-        proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
         const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages), { timeoutMs: 4000 });
         expect({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_invalid_response' });
       });
@@ -114,9 +114,43 @@ describe('a 200 whose body is not what the route expects', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       });
-      proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
+      proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp' });
       const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages, { stream: true }), { timeoutMs: 4000 });
       expect({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_invalid_response' });
     });
+  }
+});
+
+describe('whole answers larger than UPSTREAM_MAX_BODY_BYTES', () => {
+  for (const [kindName, messages] of Object.entries(KINDS)) {
+    for (const framing of ['content-length given', 'chunked'] as const) {
+      it(`${kindName}, ${framing}: read → 502 upstream_response_too_large, piped → passed on; the proxy goes on answering`, async () => {
+        const big = JSON.stringify(completion(' word'.repeat(2000)));
+        let calls = 0;
+        upstream = await startUpstream(async (request, res) => {
+          if (!request.url?.endsWith('/chat/completions')) {
+            res.writeHead(404).end(); // llama.cpp's template probe: not this server
+            return;
+          }
+          calls += 1;
+          const body = calls === 1 ? big : JSON.stringify(completion(' small.'));
+          res.writeHead(200, { 'content-type': 'application/json', ...(framing === 'content-length given' ? { 'content-length': Buffer.byteLength(body) } : {}) });
+          res.end(body);
+        });
+        proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_MAX_BODY_BYTES: '4096' });
+
+        const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages), { timeoutMs: 4000 });
+        if (kindName.startsWith('not a prefill')) {
+          // Piped, never held: the limit bounds what the proxy reads into memory, and this costs none.
+          expect.soft({ status: result.status, length: result.text.length }).toEqual({ status: 200, length: big.length });
+        } else {
+          expect.soft({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_response_too_large' });
+        }
+        // The dropped body (its abort) must not take the process down: the next request is answered.
+        await sleep(50);
+        const next = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(messages), { timeoutMs: 4000 });
+        expect(next.status).toBe(200);
+      }, 10_000);
+    }
   }
 });

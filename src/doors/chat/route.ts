@@ -15,8 +15,9 @@ import { chatDoor } from './encode.js';
  */
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const prepared = prepare(context, chatPipelineRequest(request), request.telemetry);
-    const result = await run(prepared, chatDoor, runEnvironment(context, request, reply));
+    const pipelineRequest = chatPipelineRequest(request);
+    const prepared = prepare(context, pipelineRequest, request.telemetry);
+    const result = await run(prepared, chatDoor, runEnvironment(context, request, reply, pipelineRequest));
     return sendResult(reply, result, chatDoor, prepared);
   };
   const options = { config: { door: 'chat' as const } };

@@ -19,6 +19,8 @@ interface AnthropicBlock {
   type: string;
   text?: string;
   thinking?: string;
+  signature?: string;
+  data?: string;
   id?: string;
   name?: string;
   input?: unknown;
@@ -76,9 +78,13 @@ function wholeAnswer(body: unknown): Answer {
   let text = '';
   let reasoning = '';
   const toolCalls: ToolCall[] = [];
+  const thinkingBlocks: ThinkingBlock[] = [];
   for (const block of message.content ?? []) {
     if (block.type === 'text') text += block.text ?? '';
-    else if (block.type === 'thinking') reasoning += block.thinking ?? '';
+    else if (block.type === 'thinking') {
+      reasoning += block.thinking ?? '';
+      thinkingBlocks.push({ type: 'thinking', thinking: block.thinking ?? '', signature: block.signature ?? '' });
+    } else if (block.type === 'redacted_thinking') thinkingBlocks.push({ type: 'redacted_thinking', data: block.data ?? '' });
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: JSON.stringify(block.input ?? {}) } });
     }
@@ -86,6 +92,7 @@ function wholeAnswer(body: unknown): Answer {
   const choice: AnswerChoice = { index: 0, content: text.length > 0 || toolCalls.length === 0 ? text : null, finishReason: finishReason(message.stop_reason) };
   if (reasoning.length > 0) choice.reasoning = reasoning;
   if (toolCalls.length > 0) choice.toolCalls = toolCalls;
+  if (thinkingBlocks.length > 0) choice.messageExtra = { thinking_blocks: thinkingBlocks };
   return { id: message.id ?? '', model: message.model ?? '', created: now(), choices: [choice], usage: toUsage(message.usage ?? {}) };
 }
 
@@ -93,6 +100,15 @@ class AnthropicStreamDecoder extends SseStreamDecoder {
   private usage: AnthropicUsage = {};
   private readonly toolIndexOfBlock = new Map<number, number>();
   private stopped = false;
+
+  /**
+   * Never: Anthropic's stream is stateful (content blocks are opened, indexed and closed), so a
+   * stream the proxy has begun to rewrite cannot go on with the upstream's own bytes mid-way (the
+   * block indices and closings would disagree). Rewritten streams are decoded to their end.
+   */
+  override get atEventBoundary(): boolean {
+    return false;
+  }
 
   protected override onEnd(): void {
     if (this.stopped) return;
@@ -125,13 +141,18 @@ class AnthropicStreamDecoder extends SseStreamDecoder {
           this.emit({ type: 'delta', index: 0, toolCalls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] });
         } else if (block.type === 'text' && block.text) {
           this.emit({ type: 'delta', index: 0, content: block.text });
+        } else if (block.type === 'redacted_thinking') {
+          this.emit({ type: 'delta', index: 0, extra: { thinking_blocks: [{ type: 'redacted_thinking', data: block.data ?? '' }] } });
         }
         return;
       }
       case 'content_block_delta': {
-        const delta = (payload.delta ?? {}) as { type?: string; text?: string; thinking?: string; partial_json?: string };
+        const delta = (payload.delta ?? {}) as { type?: string; text?: string; thinking?: string; signature?: string; partial_json?: string };
         if (delta.type === 'text_delta') this.emit({ type: 'delta', index: 0, content: delta.text ?? '' });
         else if (delta.type === 'thinking_delta') this.emit({ type: 'delta', index: 0, reasoning: delta.thinking ?? '' });
+        else if (delta.type === 'signature_delta') {
+          this.emit({ type: 'delta', index: 0, extra: { thinking_blocks: [{ type: 'thinking', thinking: '', signature: delta.signature ?? '' }] } });
+        }
         else if (delta.type === 'input_json_delta') {
           const index = this.toolIndexOfBlock.get(Number(payload.index)) ?? 0;
           this.emit({ type: 'delta', index: 0, toolCalls: [{ index, function: { arguments: delta.partial_json ?? '' } }] });
@@ -165,6 +186,14 @@ class AnthropicStreamDecoder extends SseStreamDecoder {
     }
   }
 }
+
+/**
+ * Thinking blocks as they came, signatures included (LiteLLM's `thinking_blocks`): on a whole answer's
+ * message, and on the stream's deltas (a signature, a redacted block). Chat Completions clients see
+ * them beside `reasoning_content`; the Messages door gives them back as Anthropic's own blocks, so a
+ * conversation can go on with them.
+ */
+export type ThinkingBlock = { type: 'thinking'; thinking: string; signature: string } | { type: 'redacted_thinking'; data: string };
 
 function upstreamError(message: string, code: string): AnswerEvent {
   return { type: 'error', error: { status: 502, message, type: 'upstream_error', param: null, code } };

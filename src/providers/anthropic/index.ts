@@ -2,6 +2,7 @@ import type { ChatRequest } from '../../chat/schema.js';
 import type { Provider } from '../types.js';
 import { thinkingOf, toAnthropicRequest } from './request.js';
 import { anthropicAnswers } from './answers.js';
+import { messagesNativeCall } from './native.js';
 
 /**
  * Anthropic's Messages API, translated both ways. Prefill is a trailing assistant turn, whose text must
@@ -52,4 +53,6 @@ export const anthropic: Provider = {
   answers: anthropicAnswers,
   // reasoning_budget_tokens becomes thinking.budget_tokens (request.ts).
   nativeThinkingBudget: true,
+  // A Messages request (the Messages door) goes as it came, its prefill handled in place (native.ts).
+  nativeCall: messagesNativeCall,
 };

@@ -87,7 +87,7 @@ function chatForm(request: ChatRequest, prefill: Prefill, reasoning: 'native' | 
     repeated: repeated.length > 0 ? repeated : undefined,
     // 2026 builds give the reasoning prefix back in front of the reasoning of whole answers.
     repeatedReasoning: prefill.reasoning !== undefined && !tagged ? { text: prefill.reasoning, closed: prefill.continues === 'content' } : undefined,
-    thinkingInContent: tagged ? { startsInside: prefill.continues === 'reasoning' } : undefined,
+    thinkingInContent: tagged && prefill.continues === 'reasoning' ? { startsInside: true } : undefined,
   };
 }
 

@@ -77,11 +77,12 @@ export function trailingAssistantPrefill(
   const body = withTrailingAssistant(request, prefill, options);
   const messages = body.messages as Array<{ content?: unknown }>;
   const sent = messages[messages.length - 1]!.content as string;
-  const tagged = prefill.reasoning !== undefined && options.reasoning !== 'native';
+  // Only a thought still open comes back in tags (a closed one is over: the answer is content).
+  const stillThinking = prefill.reasoning !== undefined && options.reasoning !== 'native' && prefill.continues === 'reasoning';
   return {
     body,
     repeated: options.mayRepeat && sent.length > 0 ? sent : undefined,
-    thinkingInContent: tagged ? { startsInside: prefill.continues === 'reasoning' } : undefined,
+    thinkingInContent: stillThinking ? { startsInside: true } : undefined,
   };
 }
 

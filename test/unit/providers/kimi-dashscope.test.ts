@@ -14,13 +14,15 @@ describe('kimi and dashscope', () => {
     });
   }
 
-  it('kimi: a reasoning prefix with content is rendered closed in thinking tags, and split back from the answer', () => {
+  it('kimi: a reasoning prefix with content is rendered closed in thinking tags; the answer is content (nothing to split)', () => {
     const closed = planFor(
       'kimi',
       chat({ model: 'm', messages: [{ role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'The capital', reasoning_content: 'Paris.' }] }),
     );
     expect((closed.body as { messages: unknown[] }).messages.at(-1)).toEqual({ role: 'assistant', content: '<think>\nParis.\n</think>\n\nThe capital', partial: true });
-    expect(closed.answer.thinkingInContent?.startsInside).toBe(false);
-    expect(closed.answer.thinkingInContent?.tags).toEqual(DEFAULT_THINK_TAGS);
+    // The thought is closed in the prompt: the model answers; no tag splitting (which would trim the answer's first space).
+    expect(closed.answer.thinkingInContent).toBeUndefined();
+    const open = planFor('kimi', chat({ model: 'm', messages: [{ role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: '', reasoning_content: 'Paris' }] }));
+    expect(open.answer.thinkingInContent).toEqual({ tags: DEFAULT_THINK_TAGS, startsInside: true });
   });
 });
