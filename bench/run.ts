@@ -7,15 +7,20 @@
  *
  *   npm run bench                       (BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_SOAK=100000)
  *   npm run bench -- --write            also writes bench/RESULTS.md
+ *   npm run bench -- --cpu-only         only CPU per request at the fixed rate (quick, for work on the hot path)
+ *   BENCH_BEFORE=/path/to/other/checkout npm run bench     (or BENCH_BEFORE=label=dir,label=dir)
+ *                                       also runs that checkout's build (its dist/, built) as proxy@before and
+ *                                       proxy-rewrite@before, interleaved in the same rounds
+ *   BENCH_FLOOR=1                       also runs bench/floor-proxy.mjs (Fastify + undici, nothing else) as floor
+ *   BENCH_NODE_FLAGS='--max-semi-space-size=16'   node flags for this checkout's proxies only
  *
  * Needs the build (npm ci builds it). Timed figures are printed, never asserted: this is not a test.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
+import { CPU_RATE, atFixedRate, pinnedWhile, pinning, prefillBody, root, rssMb, startService, type Service } from './services.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -24,56 +29,17 @@ const LATENCY_REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 2000);
 const STREAM_REQUESTS = Number(process.env.BENCH_STREAM_REQUESTS ?? 60);
 const STREAM_EVENTS = 20;
 const STREAM_INTERVAL_MS = 5;
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-const prefillBody = (stream: boolean) =>
-  JSON.stringify({
-    model: 'bench',
-    stream,
-    max_tokens: 64,
-    temperature: 0,
-    messages: [
-      { role: 'system', content: 'You are a storyteller who writes short, kind stories for children.' },
-      { role: 'user', content: 'Tell me a story about a fox who wants to cross a wide river.' },
-      { role: 'assistant', content: 'Once upon a time' },
-    ],
-  });
-
-interface Service {
-  name: string;
-  port: number;
-  child: ChildProcess;
-}
-
-/** The proxy runs as `npm start` runs it. */
-const PROXY_NODE_FLAGS = ['--max-semi-space-size=4'];
-
-async function startService(name: string, script: string, env: Record<string, string>): Promise<Service> {
-  const flags = script === 'dist/main.js' ? PROXY_NODE_FLAGS : [];
-  const child = spawn(process.execPath, [...flags, script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening (\d+)/.exec(seen) ?? /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(seen);
-      if (match) {
-        child.stdout!.off('data', onData);
-        // Keep draining stdout (log lines) so the child never blocks on a full pipe.
-        child.stdout!.resume();
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-  return { name, port, child };
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
+const CPU_ONLY = process.argv.includes('--cpu-only');
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
+/** Other checkouts to compare with: `dir` (labelled "before") or `label=dir,label=dir`. */
+const BEFORE: Array<[string, string]> = (process.env.BENCH_BEFORE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => (entry.includes('=') ? (entry.split('=', 2) as [string, string]) : ['before', entry]));
+/** Also run bench/floor-proxy.mjs (Fastify and undici with nothing else: the stack's own cost). */
+const FLOOR = process.env.BENCH_FLOOR === '1';
+/** Further node flags for this checkout's proxies (to try one, e.g. a V8 heap setting, against BENCH_BEFORE). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 async function load(port: number, stream: boolean, connections: number, extra: Partial<autocannon.Options> = {}) {
   const result = await autocannon({
@@ -166,21 +132,36 @@ async function main(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const baseline = await startService('baseline', 'bench/pipe-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) });
   const proxyEnv = { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'info' };
-  const proxy = await startService('proxy', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'vllm' });
-  const rewriting = await startService('proxy-rewrite', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'llamacpp' });
-  const targets = [
-    { name: 'direct', port: upstream.port, pid: upstream.child.pid! },
-    { name: 'baseline', port: baseline.port, pid: baseline.child.pid! },
-    { name: 'proxy', port: proxy.port, pid: proxy.child.pid! },
-    { name: 'proxy-rewrite', port: rewriting.port, pid: rewriting.child.pid! },
-  ];
+  const proxy = await startService('proxy', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'vllm' }, NODE_FLAGS);
+  const rewriting = await startService('proxy-rewrite', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'llamacpp' }, NODE_FLAGS);
+  const services = [upstream, baseline, proxy, rewriting];
+  if (FLOOR) services.push(await startService('floor', 'bench/floor-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) }));
+  for (const [label, dir] of BEFORE) {
+    services.push(await startService(`proxy@${label}`, 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'vllm' }, [], dir));
+    services.push(await startService(`proxy-rewrite@${label}`, 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'llamacpp' }, [], dir));
+  }
+  const targets = services.map((service) => ({ name: service.name === 'upstream' ? 'direct' : service.name, port: service.port, pid: service.child.pid! }));
   const samples = new Map<string, Row[]>(targets.map((target) => [target.name, []]));
   const peakRss = new Map<string, number>();
 
   try {
+    // Every server warmed up first (JIT, pools, heap): a cold first round costs more per request.
+    for (const target of targets) {
+      process.stderr.write(`warm-up: ${target.name}\n`);
+      await atFixedRate(target.port, target.pid, false, WARM_UP_SECONDS);
+      await atFixedRate(target.port, target.pid, true, WARM_UP_SECONDS);
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const target of shuffle(targets)) {
         process.stderr.write(`round ${round}/${ROUNDS}: ${target.name}\n`);
+        const others = target.name === 'direct' ? [] : [upstream.child.pid!];
+        const cpuJson = await pinnedWhile(target.pid, others, () => atFixedRate(target.port, target.pid, false, SECONDS));
+        const cpuSse = await pinnedWhile(target.pid, others, () => atFixedRate(target.port, target.pid, true, SECONDS));
+        process.stderr.write(`  CPU µs per request: ${cpuJson.usPerRequest.toFixed(0)} not streamed, ${cpuSse.usPerRequest.toFixed(0)} streamed\n`);
+        if (CPU_ONLY) {
+          samples.get(target.name)!.push({ cpu: cpuJson.usPerRequest, cpuRate: cpuJson.rate, cpuSse: cpuSse.usPerRequest, cpuSseRate: cpuSse.rate });
+          continue;
+        }
         const sampler = setInterval(() => peakRss.set(target.name, Math.max(peakRss.get(target.name) ?? 0, rssMb(target.pid))), 250);
         const json = await load(target.port, false, 32);
         const sse = await load(target.port, true, 32);
@@ -197,13 +178,17 @@ async function main(): Promise<void> {
           ttfb: timing.ttfb,
           streamTotal: timing.total,
           separate: timing.separate,
+          cpu: cpuJson.usPerRequest,
+          cpuRate: cpuJson.rate,
+          cpuSse: cpuSse.usPerRequest,
+          cpuSseRate: cpuSse.rate,
         });
       }
     }
-    const soak = await soakRss(proxy);
+    const soak = CPU_ONLY ? [] : await soakRss(proxy);
     report(targets.map((target) => target.name), samples, peakRss, soak);
   } finally {
-    for (const service of [upstream, baseline, proxy, rewriting]) service.child.kill('SIGTERM');
+    for (const service of services) service.child.kill('SIGTERM');
   }
 }
 
@@ -231,26 +216,52 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   const med = (name: string, key: string) => median(samples.get(name)!.map((row) => row[key]!));
   const fmt = (value: number, digits = 2) => value.toFixed(digits);
   const lines: string[] = [];
-  lines.push(`| metric | ${names.join(' | ')} | proxy ÷ baseline | proxy-rewrite ÷ baseline |`);
-  lines.push(`|---|${names.map(() => '---:').join('|')}|---:|---:|`);
-  const row = (label: string, key: string, digits: number, kind: 'ratio' | 'delta') => {
+  // Every proxy is compared with the pipe (the baseline), in the same run.
+  const proxies = names.filter((name) => name !== 'direct' && name !== 'baseline');
+  lines.push(`| metric | ${names.join(' | ')} | ${proxies.map((name) => `${name} ÷ baseline`).join(' | ')} |`);
+  lines.push(`|---|${[...names, ...proxies].map(() => '---:').join('|')}|`);
+  const row = (label: string, key: string, digits: number, kind: 'ratio' | 'delta' | 'cpu') => {
     const cells = names.map((name) => fmt(med(name, key), digits));
     const base = med('baseline', key);
+    const signed = (value: number, digits: number, unit: string) => `${value >= 0 ? '+' : ''}${fmt(value, digits)} ${unit}`;
     const rel = (name: string) =>
-      kind === 'ratio' ? `${fmt(med(name, key) / base)}×` : `${med(name, key) - base >= 0 ? '+' : ''}${fmt(med(name, key) - base, 3)} ms`;
-    lines.push(`| ${label} | ${cells.join(' | ')} | ${rel('proxy')} | ${rel('proxy-rewrite')} |`);
+      kind === 'ratio'
+        ? `${fmt(med(name, key) / base)}×`
+        : kind === 'cpu'
+          ? `${fmt(med(name, key) / base)}× (${signed(med(name, key) - base, 0, 'µs')})`
+          : signed(med(name, key) - base, 3, 'ms');
+    lines.push(`| ${label} | ${cells.join(' | ')} | ${proxies.map(rel).join(' | ')} |`);
   };
-  row('req/s, c=32, not streamed', 'rps32', 0, 'ratio');
-  row('req/s, c=32, streamed (20 events)', 'sseRps32', 0, 'ratio');
-  row('p50 ms, c=1', 'p50_1', 3, 'delta');
-  row('p99 ms, c=1', 'p99_1', 3, 'delta');
-  row('p50 ms, c=32 (autocannon, whole ms)', 'p50_32', 1, 'delta');
-  row('p99 ms, c=32 (autocannon, whole ms)', 'p99_32', 1, 'delta');
-  row('stream time to first byte, ms', 'ttfb', 3, 'delta');
-  row(`stream total, ms (${STREAM_EVENTS} events ${STREAM_INTERVAL_MS} ms apart)`, 'streamTotal', 3, 'delta');
-  row('streams whose events all arrived separately', 'separate', 2, 'ratio');
-  const rss = names.map((name) => fmt(peakRss.get(name) ?? 0, 1));
-  lines.push(`| peak RSS under load, MB | ${rss.join(' | ')} | ${fmt((peakRss.get('proxy') ?? 0) / (peakRss.get('baseline') ?? 1))}× | ${fmt((peakRss.get('proxy-rewrite') ?? 0) / (peakRss.get('baseline') ?? 1))}× |`);
+  row(`CPU µs per request at ${CPU_RATE} req/s, c=32, not streamed`, 'cpu', 0, 'cpu');
+  row(`CPU µs per request at ${CPU_RATE} req/s, c=32, streamed`, 'cpuSse', 0, 'cpu');
+  row('(the rate held, req/s, not streamed)', 'cpuRate', 0, 'ratio');
+  row('(the rate held, req/s, streamed)', 'cpuSseRate', 0, 'ratio');
+  if (!CPU_ONLY) {
+    row('req/s, c=32, not streamed', 'rps32', 0, 'ratio');
+    row('req/s, c=32, streamed (20 events)', 'sseRps32', 0, 'ratio');
+    row('p50 ms, c=1', 'p50_1', 3, 'delta');
+    row('p99 ms, c=1', 'p99_1', 3, 'delta');
+    row('p50 ms, c=32 (autocannon, whole ms)', 'p50_32', 1, 'delta');
+    row('p99 ms, c=32 (autocannon, whole ms)', 'p99_32', 1, 'delta');
+    row('stream time to first byte, ms', 'ttfb', 3, 'delta');
+    row(`stream total, ms (${STREAM_EVENTS} events ${STREAM_INTERVAL_MS} ms apart)`, 'streamTotal', 3, 'delta');
+    row('streams whose events all arrived separately', 'separate', 2, 'ratio');
+    const rss = names.map((name) => fmt(peakRss.get(name) ?? 0, 1));
+    const rssRatio = (name: string) => `${fmt((peakRss.get(name) ?? 0) / (peakRss.get('baseline') ?? 1))}×`;
+    lines.push(`| peak RSS under load, MB | ${rss.join(' | ')} | ${proxies.map(rssRatio).join(' | ')} |`);
+  }
+  for (const [label] of BEFORE) {
+    // The proxy's own cost: its CPU per request minus the pipe's, now and in the other checkout, per path.
+    lines.push('', `| the proxy's own CPU per request (minus the pipe's) | ${label} | now | change |`, '|---|---:|---:|---:|');
+    for (const [path, name] of [['prefill, answer piped', 'proxy'], ['prefill, answer rewritten', 'proxy-rewrite']] as const) {
+      for (const [mode, key] of [['not streamed', 'cpu'], ['streamed', 'cpuSse']] as const) {
+        const own = (target: string) => med(target, key) - med('baseline', key);
+        const before = own(`${name}@${label}`);
+        const now = own(name);
+        lines.push(`| ${path}, ${mode} | ${fmt(before, 0)} µs | ${fmt(now, 0)} µs | ${fmt((100 * (now - before)) / before, 0)}% |`);
+      }
+    }
+  }
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const commit = (() => {
@@ -264,10 +275,10 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   })();
   const header = [
     `Run ${new Date().toISOString()} on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, commit ${commit}.`,
-    `${ROUNDS} interleaved rounds of ${SECONDS} s per load; medians across rounds. Load: autocannon (c=32, no pipelining) and a sequential undici client (c=1, ${LATENCY_REQUESTS} requests; streams: ${STREAM_REQUESTS}). Load generator, upstream and proxies share the machine.`,
+    `${ROUNDS} interleaved rounds of ${SECONDS} s per load; medians across rounds. Load: autocannon (c=32, no pipelining; for CPU per request every server held at ${CPU_RATE} req/s, CPU of the serving process only, from /proc${pinning ? ', the server measured alone on one core, load generator and upstream on the other' : ''}) and a sequential undici client (c=1, ${LATENCY_REQUESTS} requests; streams: ${STREAM_REQUESTS}). Load generator, upstream and proxies share the machine.`,
   ];
   const soakLine = `Proxy RSS over ${SOAK_REQUESTS} requests (MB, every ${Math.max(1000, Math.floor(SOAK_REQUESTS / 10))}): ${soak.map((value) => fmt(value, 1)).join(' → ')}`;
-  const text = `${header.join('\n')}\n\n${lines.join('\n')}\n\n${soakLine}\n`;
+  const text = `${header.join('\n')}\n\n${lines.join('\n')}\n${soak.length ? `\n${soakLine}\n` : ''}`;
   process.stdout.write(`\n${text}`);
   if (process.argv.includes('--write')) {
     const intro = readFileSync(`${root}bench/RESULTS.md`, 'utf8').split('<!-- results -->')[0];

@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs(10_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs(600_000),
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs(300_000),
+  UPSTREAM_KEEP_ALIVE_MS: positiveMs(4_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: positiveMs(60_000),
   UPSTREAM_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
@@ -134,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.UPSTREAM_BODY_TIMEOUT_MS,
+      keepAliveMs: e.UPSTREAM_KEEP_ALIVE_MS,
     },
   };
   const routing = e.CONFIG_FILE ? routingFromFile(e.CONFIG_FILE, env, config) : routingFromEnv(config.upstream);
@@ -170,6 +172,7 @@ function routingFromFile(path: string, env: NodeJS.ProcessEnv, config: Omit<Conf
       connectTimeoutMs: entry.timeouts?.connect_ms ?? config.upstream.connectTimeoutMs,
       headersTimeoutMs: entry.timeouts?.headers_ms ?? config.upstream.headersTimeoutMs,
       bodyTimeoutMs: entry.timeouts?.body_ms ?? config.upstream.bodyTimeoutMs,
+      keepAliveMs: entry.timeouts?.keep_alive_ms ?? config.upstream.keepAliveMs,
       prefillMode: entry.prefill_mode,
       prefillFallback: entry.prefill_fallback,
       thinkTags: entry.think_tags ? { open: entry.think_tags[0], close: entry.think_tags[1] } : undefined,

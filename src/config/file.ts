@@ -29,6 +29,7 @@ export const UpstreamEntry = z.strictObject({
       connect_ms: z.number().int().positive().optional(),
       headers_ms: z.number().int().positive().optional(),
       body_ms: z.number().int().positive().optional(),
+      keep_alive_ms: z.number().int().positive().optional().describe('longest an idle pooled connection is kept (default: UPSTREAM_KEEP_ALIVE_MS)'),
     })
     .optional(),
   retries: z.number().int().min(0).max(10).optional(),

@@ -25,10 +25,14 @@ export function prepare(context: AppContext, request: PipelineRequest, telemetry
   const settings = decided.settings;
   const budget = budgetOf(chat, prefill, provider);
   const continuations = continuationsOf(chat, route.maxContinuations, context.config.maxContinuationsLimit);
-  const stage = chainStages([
-    ...(budget === undefined ? [] : [thinkingBudgetStage(chat, prefill, budget)]),
-    ...(continuations > 0 ? [continuationStage(chat, prefill, continuations)] : []),
-  ]);
+  // Most requests have no stage: nothing is built for them.
+  const stage =
+    budget === undefined && continuations === 0
+      ? undefined
+      : chainStages([
+          ...(budget === undefined ? [] : [thinkingBudgetStage(chat, prefill, budget)]),
+          ...(continuations > 0 ? [continuationStage(chat, prefill, continuations)] : []),
+        ]);
   let first: PlannedCall;
   // The door's own body goes natively unless a stage must change the first call (the budget caps it).
   const native = stage?.adjustsFirstCall ? undefined : nativePlan(decided);
@@ -75,12 +79,11 @@ export function decide(context: AppContext, request: PipelineRequest, telemetry:
   const mode = modeFor(request.headers, route);
   const prefill = detectPrefill(chat, mode);
   if (!prefill && mode === 'explicit' && provider.noNewTurnAfterAssistant) refuseFinishedTurn(chat, provider.id);
-  const upstreamHeaders: Record<string, string> = {
-    ...upstreamRequestHeaders(request.headers),
-    'content-type': 'application/json',
-    accept: request.options.stream ? 'text/event-stream' : 'application/json',
-    ...provider.authHeaders(upstreamKey(spec, request.headers)),
-  };
+  // Built in place (one object per request): the client's headers worth forwarding, then the proxy's.
+  const upstreamHeaders = upstreamRequestHeaders(request.headers);
+  upstreamHeaders['content-type'] = 'application/json';
+  upstreamHeaders.accept = request.options.stream ? 'text/event-stream' : 'application/json';
+  Object.assign(upstreamHeaders, provider.authHeaders(upstreamKey(spec, request.headers)));
   const settings = requestSettings(route, chat.model, context.prefillCapabilities);
   return { request, route, chat, renamed, mode, prefill, upstreamHeaders, settings };
 }

@@ -19,7 +19,8 @@ export async function run(prepared: Prepared, door: Door, env: RunEnvironment): 
     env.telemetry.upstreamStarted(current.prepared.route.target.spec.name);
     try {
       const result = current.prepared.request.options.stream ? await runStream(current, door, env, fallbacks) : await runWhole(current, door);
-      return { ...result, upstream: current.prepared.route.target.spec.name };
+      result.upstream = current.prepared.route.target.spec.name;
+      return result;
     } catch (err) {
       const next = fallbacks.after(err);
       if (!next) throw err;

@@ -6,6 +6,8 @@ export interface PoolSettings {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Longest an idle pooled connection is kept (an upstream's shorter `Keep-Alive: timeout` hint wins). */
+  keepAliveMs: number;
 }
 
 /**
@@ -23,22 +25,28 @@ export class HttpUpstream implements Upstream {
     this.pool = new Pool(config.origin, {
       connections: config.connections ?? 256,
       pipelining: 1,
-      keepAliveTimeout: 30_000,
+      // Idle connections are dropped before the upstream drops them: a request written on a connection
+      // the upstream is closing fails without an answer, and a POST that may have reached the model is
+      // not sent again. undici keeps a connection for the upstream's `Keep-Alive: timeout` hint minus
+      // 2 s (llama.cpp: 5 s → 3 s), else for keepAliveMs; uvicorn (vLLM) and Node close idle ones
+      // after 5 s without a hint, hence 4 s by default.
+      keepAliveTimeout: config.keepAliveMs,
+      keepAliveMaxTimeout: config.keepAliveMs,
       connect: { timeout: config.connectTimeoutMs },
       headersTimeout: config.headersTimeoutMs,
       bodyTimeout: config.bodyTimeoutMs,
     });
   }
 
-  async request(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const response = await this.pool.request({
+  request(request: UpstreamRequest): Promise<UpstreamResponse> {
+    // undici's answer is the UpstreamResponse itself (status, headers, body): no wrapper on the hot path.
+    return this.pool.request({
       method: request.method as 'GET',
       path: this.basePath + request.path,
       headers: request.headers,
       body: request.body ?? null,
       signal: request.signal,
     });
-    return { statusCode: response.statusCode, headers: response.headers, body: response.body };
   }
 
   async close(): Promise<void> {

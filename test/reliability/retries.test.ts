@@ -74,3 +74,43 @@ describe('no duplicate POST', () => {
     expect(received).toBe(1);
   });
 });
+
+describe('idle upstream connections', () => {
+  /** An upstream that hints a long keep-alive and records each connection and who ended it. */
+  async function keepAliveUpstream() {
+    const connections: { endedByClient: boolean }[] = [];
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(completion()));
+    });
+    server.keepAliveTimeout = 60_000;
+    server.on('connection', (socket) => {
+      const record = { endedByClient: false };
+      connections.push(record);
+      socket.on('end', () => (record.endedByClient = true));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    late = server;
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, connections };
+  }
+
+  it('are closed by the proxy after UPSTREAM_KEEP_ALIVE_MS, before an upstream closing them could meet a request on them', async () => {
+    const upstream = await keepAliveUpstream();
+    proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm', UPSTREAM_KEEP_ALIVE_MS: '150' });
+    expect((await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES))).status).toBe(200);
+    await sleep(1200);
+    expect(upstream.connections).toEqual([{ endedByClient: true }]);
+    expect((await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES))).status).toBe(200);
+    expect(upstream.connections).toHaveLength(2);
+  });
+
+  it('are reused within UPSTREAM_KEEP_ALIVE_MS (4 s by default)', async () => {
+    const upstream = await keepAliveUpstream();
+    proxy = await startProxy({ UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'vllm' });
+    for (let i = 0; i < 3; i++) {
+      expect((await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES))).status).toBe(200);
+      await sleep(300);
+    }
+    expect(upstream.connections).toEqual([{ endedByClient: false }]);
+  });
+});

@@ -204,7 +204,7 @@ const MESSAGE_STOP = Buffer.from('"type":"message_stop"');
 export const anthropicAnswers: AnswerDecoder = {
   wire: 'anthropic-messages',
   // The last event of a complete stream is message_stop (its data is small: look at the last bytes).
-  endsWithTerminator: (bytes) => bytes.subarray(Math.max(0, bytes.length - 64)).includes(MESSAGE_STOP),
+  endsWithTerminator: (bytes) => bytes.includes(MESSAGE_STOP, Math.max(0, bytes.length - 64)),
   whole: (body) => wholeAnswer(body),
   stream: (_request, emit, options) => new AnthropicStreamDecoder(emit, options),
 };

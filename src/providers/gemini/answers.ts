@@ -296,11 +296,14 @@ const FINISH_REASON = Buffer.from('"finishReason"');
 export const geminiAnswers: AnswerDecoder = {
   wire: 'gemini',
   // The finishing event is the last: a complete stream's last event names a finishReason.
+  // Searched in place (no copy of the chunk): this runs on every chunk of a passed-through stream.
   endsWithTerminator(bytes) {
-    const text = bytes.toString('utf8').trimEnd();
-    const start = Math.max(text.lastIndexOf('\ndata:'), text.lastIndexOf('\rdata:'));
-    const last = Buffer.from(start === -1 ? text : text.slice(start));
-    return last.includes(FINISH_REASON);
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d || bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
+    if (end === 0) return false;
+    const start = Math.max(bytes.lastIndexOf('\ndata:', end - 1), bytes.lastIndexOf('\rdata:', end - 1), 0);
+    const found = bytes.indexOf(FINISH_REASON, start);
+    return found !== -1 && found < end;
   },
   whole: (body, request) => wholeAnswer(body, request),
   stream: (request, emit, options) => new GeminiStreamDecoder(emit, options, request),

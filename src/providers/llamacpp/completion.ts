@@ -140,7 +140,7 @@ export const completionAnswers: AnswerDecoder = {
   endsWithTerminator: (bytes) => {
     // The last event carries "stop":true; it also carries the generation settings, so look further back.
     const start = bytes.lastIndexOf('data:', bytes.length - 1);
-    return start !== -1 && bytes.subarray(start).includes(STOP_TRUE);
+    return start !== -1 && bytes.includes(STOP_TRUE, start);
   },
   whole: wholeAnswer,
   stream: (request, emit, options) => new CompletionStreamDecoder(request, emit, options),

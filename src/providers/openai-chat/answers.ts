@@ -183,9 +183,10 @@ const DONE_CRLF = Buffer.from('data: [DONE]\r\n\r\n');
 
 /** The stream's last event is `data: [DONE]`. */
 export function endsWithDone(bytes: Buffer): boolean {
+  // Compared in place: this runs on every chunk of a passed-through stream, and must not allocate.
   const n = bytes.length;
-  if (n >= DONE_LF.length && bytes.subarray(n - DONE_LF.length).equals(DONE_LF)) return true;
-  return n >= DONE_CRLF.length && bytes.subarray(n - DONE_CRLF.length).equals(DONE_CRLF);
+  if (n >= DONE_LF.length && bytes.compare(DONE_LF, 0, DONE_LF.length, n - DONE_LF.length, n) === 0) return true;
+  return n >= DONE_CRLF.length && bytes.compare(DONE_CRLF, 0, DONE_CRLF.length, n - DONE_CRLF.length, n) === 0;
 }
 
 export const openAIChatAnswers: AnswerDecoder = {
