@@ -12,7 +12,12 @@ app.post('/v1/chat/completions', async (request, reply) => {
   const response = await pool.request({
     method: 'POST',
     path: '/v1/chat/completions',
-    headers: { 'content-type': 'application/json', accept: body.stream ? 'text/event-stream' : 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      accept: body.stream ? 'text/event-stream' : 'application/json',
+      // The bench's timed streams (events 5 ms apart) ask the mock upstream through this header.
+      ...(request.headers['x-bench-interval'] ? { 'x-bench-interval': request.headers['x-bench-interval'] } : {}),
+    },
     body: JSON.stringify(body),
   });
   reply.code(response.statusCode).header('content-type', response.headers['content-type']);

@@ -5,6 +5,7 @@
  *
  *   npm run bench:profile               (BENCH_PROFILE_SECONDS=10 BENCH_CPU_RATE=1500)
  *   npm run bench:profile -- --write    also writes the summary into bench/RESULTS.md
+ *   BENCH_PROFILE_DIR=/other/checkout BENCH_PATHS=piped npx tsx bench/profile.ts   profiles another build
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 25);
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 /** Only the paths whose name holds this (BENCH_PATHS=piped). */
 const ONLY = process.env.BENCH_PATHS;
+/** Another checkout whose build (its dist/, built) is profiled instead of this one's, to compare. */
+const DIR = process.env.BENCH_PROFILE_DIR;
 
 interface ProfileNode {
   id: number;
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
       const proxy =
         path.provider === 'pipe' || path.provider === 'floor'
           ? await startService(path.provider, `bench/${path.provider}-proxy.mjs`, { PORT: '0', UPSTREAM_PORT: String(upstream.port) }, profiler)
-          : await startService('proxy', 'dist/main.js', env, profiler);
+          : await startService('proxy', 'dist/main.js', env, profiler, DIR);
       await atFixedRate(proxy.port, proxy.child.pid!, path.stream, 3); // warm-up (JIT), left out of the summary
       const from = nowUs();
       const measured = await atFixedRate(proxy.port, proxy.child.pid!, path.stream, SECONDS);

@@ -281,8 +281,11 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   const text = `${header.join('\n')}\n\n${lines.join('\n')}\n${soak.length ? `\n${soakLine}\n` : ''}`;
   process.stdout.write(`\n${text}`);
   if (process.argv.includes('--write')) {
-    const intro = readFileSync(`${root}bench/RESULTS.md`, 'utf8').split('<!-- results -->')[0];
-    writeFileSync(`${root}bench/RESULTS.md`, `${intro}<!-- results -->\n\n${text}`);
+    // Replaces the results, keeping the intro above them and the profile (npm run bench:profile) below.
+    const current = readFileSync(`${root}bench/RESULTS.md`, 'utf8');
+    const intro = current.split('<!-- results -->')[0];
+    const profile = current.includes('<!-- profile -->') ? `\n<!-- profile -->${current.split('<!-- profile -->')[1]}` : '';
+    writeFileSync(`${root}bench/RESULTS.md`, `${intro}<!-- results -->\n\n${text}${profile}`);
   }
 }
 
