@@ -149,7 +149,7 @@ export function errorCode(err: unknown): string | undefined {
  * `{error:{code,message,status}}` (the status name becomes the code),
  * FastAPI-style `{detail}` / `{message}` (vLLM, Mistral) and plain text.
  */
-export function upstreamHttpError(status: number, bodyText: string, retryAfter?: string | string[]): ProxyError {
+export function upstreamHttpError(status: number, bodyText: string, headers: UpstreamErrorHeaders = {}): ProxyError {
   let message = `The upstream answered with HTTP ${status}.`;
   let type: string | undefined;
   let code: string | number | null = null;
@@ -169,10 +169,21 @@ export function upstreamHttpError(status: number, bodyText: string, retryAfter?:
     const text = bodyText.trim();
     if (text.length > 0) message = text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
   }
+  // AWS services (Bedrock) name the error in a header, `ThrottlingException:http://internal.amazon.com/…`,
+  // and send only `{"message"}`: the name is the stable code the AWS SDKs raise.
+  const awsType = headerText(headers['x-amzn-errortype'])?.split(':')[0];
+  if (code === null && awsType && /^[A-Za-z]+$/.test(awsType)) code = awsType;
   // A status the upstream made up (e.g. 600) still needs a valid HTTP status for our client.
   const safeStatus = status >= 400 && status <= 599 ? status : 502;
-  const headers = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined;
-  return new ProxyError(safeStatus, message, { type: type ?? defaultTypeFor(safeStatus), code, param, headers });
+  const retryAfter = headerText(headers['retry-after']);
+  return new ProxyError(safeStatus, message, { type: type ?? defaultTypeFor(safeStatus), code, param, headers: retryAfter ? { 'retry-after': retryAfter } : undefined });
+}
+
+/** The headers of an upstream's error answer that say more than its body. */
+export type UpstreamErrorHeaders = Record<string, string | string[] | undefined>;
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** An upstream that answered something the proxy cannot read as its dialect's answer. */

@@ -88,7 +88,7 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   const errorText = context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes));
   const recovery =
     plan.answer.kind === 'native' && prefill && !Buffer.isBuffer(plan.body) ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody) : undefined;
-  if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers['retry-after']);
+  if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers);
   let next: CallPlan;
   if ('fallback' in recovery) {
     // Remembered, so the next request for this model goes straight to the fallback (one wasted call, once).
@@ -101,7 +101,7 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   }
   response = await attempt(context, next);
   if (response.statusCode >= 400) {
-    throw upstreamHttpError(response.statusCode, context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes)), response.headers['retry-after']);
+    throw upstreamHttpError(response.statusCode, context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes)), response.headers);
   }
   return { plan: next, response: checked(context, response, next) };
 }

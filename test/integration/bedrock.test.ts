@@ -161,7 +161,8 @@ describe('Bedrock Converse: prefill', () => {
 
   it("Bedrock's errors keep their status and message: ValidationException 400", async () => {
     const error = await h.proxy.client.chat.completions.create({ model: 'anthropic.claude-nope-v1:0', messages }).catch((err: unknown) => err);
-    expect(error).toMatchObject({ status: 400, message: expect.stringContaining(BEDROCK_INVALID_MODEL) });
+    // The code is the exception's name from x-amzn-errortype (the body has only a message), as the AWS SDKs raise it.
+    expect(error).toMatchObject({ status: 400, code: 'ValidationException', message: expect.stringContaining(BEDROCK_INVALID_MODEL) });
     const whitespace = await h.proxy.client.chat.completions
       .create({ model: CLAUDE_35, messages }, { headers: { 'x-prefill-mode': 'off' } })
       .catch((err: unknown) => err);
@@ -241,7 +242,7 @@ describe('Bedrock Converse: errors', () => {
     const mock = await startBedrockMock({ failWith: { status: 429, errorType: 'ThrottlingException', message: 'Too many requests, please wait before trying again.' } });
     const proxy = await startBedrockProxy({ UPSTREAM_URL: mock.url, UPSTREAM_PROVIDER: 'bedrock', ...KEYS });
     const error = await proxy.client.chat.completions.create({ model: CLAUDE_35, messages }).catch((err: unknown) => err);
-    expect(error).toMatchObject({ status: 429, message: expect.stringContaining('Too many requests') });
+    expect(error).toMatchObject({ status: 429, code: 'ThrottlingException', message: expect.stringContaining('Too many requests') });
     expect(mock.requests.map((request) => [request.status, request.auth, request.authError])).toEqual([
       [429, 'sigv4', undefined],
       [429, 'sigv4', undefined],

@@ -20,6 +20,16 @@ describe('upstreamHttpError keeps the status and message of every error shape', 
     expect(upstreamHttpError(503, 'Service Unavailable').message).toBe('Service Unavailable');
     expect(upstreamHttpError(500, '').message).toBe('The upstream answered with HTTP 500.');
   });
+  it("AWS (Bedrock): the exception's name from x-amzn-errortype is the code; a code in the body wins; retry-after is kept", () => {
+    const throttled = upstreamHttpError(429, '{"message":"Too many requests, please wait before trying again."}', {
+      'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/',
+      'retry-after': '2',
+    });
+    expect(throttled.toJSON().error).toMatchObject({ code: 'ThrottlingException', message: 'Too many requests, please wait before trying again.' });
+    expect(throttled.headers).toEqual({ 'retry-after': '2' });
+    expect(upstreamHttpError(400, '{"error":{"code":"bad_thing","message":"m"}}', { 'x-amzn-errortype': 'ValidationException' }).code).toBe('bad_thing');
+    expect(upstreamHttpError(400, '{"message":"m"}', { 'x-amzn-errortype': 'not a name!' }).code).toBeNull();
+  });
 });
 
 describe('upstreamTransportError', () => {

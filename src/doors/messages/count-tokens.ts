@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { upstreamHttpError, upstreamTransportError } from '../../errors.js';
+import { upstreamHttpError, upstreamTransportError, type UpstreamErrorHeaders } from '../../errors.js';
 import type { AppContext } from '../../pipeline/context.js';
 import { decide, type Decided } from '../../pipeline/prepare.js';
 import type { PipelineRequest } from '../../pipeline/types.js';
@@ -52,7 +52,7 @@ async function forward(context: AppContext, decided: Decided, body: CountTokensB
   const path = `${route.target.provider.chatPath}/count_tokens`;
   const answer = await post(route.target.client, path, decided.upstreamHeaders, sent, FORWARD_MS);
   const secrets = context.secrets.forRequest(request.headers);
-  if (answer.status >= 400) throw upstreamHttpError(answer.status, secrets.redact(answer.text), answer.headers['retry-after'] as string | undefined);
+  if (answer.status >= 400) throw upstreamHttpError(answer.status, secrets.redact(answer.text), answer.headers as UpstreamErrorHeaders);
   return reply.code(answer.status).headers(clientResponseHeaders(answer.headers)).header('content-type', 'application/json').send(answer.text);
 }
 
