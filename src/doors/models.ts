@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../pipeline/context.js';
-import { forward } from './passthrough.js';
+import { forward, forwardModelList } from './passthrough.js';
 
 /**
  * With a config file that lists models: those models (and their aliases), each owned by its upstream.
- * Otherwise the upstream's own list (the mock answers with its models).
+ * Otherwise the upstream's own list (the mock answers with its models), in OpenAI's shape where the
+ * upstream's is another (Gemini).
  */
 export function registerModels(app: FastifyInstance, context: AppContext): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
@@ -18,6 +19,7 @@ export function registerModels(app: FastifyInstance, context: AppContext): void 
     }
     const query = request.url.indexOf('?');
     const target = context.router.defaultTarget;
+    if (target.provider.modelList) return forwardModelList(context, request, reply, target.provider.modelList);
     return forward(context, request, reply, target.provider.modelsPath + (query === -1 ? '' : request.url.slice(query)));
   };
   app.get('/v1/models', handler);

@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { upstreamKey } from '../auth/keys.js';
-import { proxyError, upstreamTransportError } from '../errors.js';
+import { invalidUpstreamResponse, proxyError, upstreamTransportError } from '../errors.js';
+import type { RequestSecrets } from '../auth/secrets.js';
+import type { Provider } from '../providers/types.js';
+import type { UpstreamResponse } from '../upstream/types.js';
 import type { AppContext } from '../pipeline/context.js';
 import { ClientGone } from '../upstream/client-gone.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../upstream/headers.js';
@@ -47,7 +50,31 @@ export function passthroughPath(url: string): string {
 }
 
 /** Also used for `/v1/models`, which goes to the provider's own model-list path. */
-export async function forward(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
+export function forward(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
+  return withinBudget(context, reply, () => relay(context, request, reply, path));
+}
+
+/**
+ * `/v1/models` on an upstream whose list is not OpenAI's (Gemini): read whole (bounded), answered in
+ * OpenAI's shape; an error is relayed as any passthrough error is.
+ */
+export function forwardModelList(context: AppContext, request: FastifyRequest, reply: FastifyReply, list: NonNullable<Provider['modelList']>): Promise<unknown> {
+  return withinBudget(context, reply, async () => {
+    const call = await callUpstream(context, request, reply, list.path);
+    if (call.response.statusCode >= 400) return relayError(context, reply, call);
+    const text = await readBody(call.response.body, context.config.limits.maxBodyBytes);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text.toString('utf8'));
+    } catch (err) {
+      throw invalidUpstreamResponse("The upstream's model list is not JSON.", err);
+    }
+    return reply.code(200).send({ object: 'list', data: list.toOpenAI(answer) });
+  });
+}
+
+/** Counts the request against PASSTHROUGH_MAX_IN_FLIGHT until its response closes. */
+async function withinBudget(context: AppContext, reply: FastifyReply, work: () => Promise<unknown>): Promise<unknown> {
   const state = context.state;
   if (state.passthroughInFlight >= context.config.passthroughMaxInFlight) {
     reply.header('retry-after', '1');
@@ -62,14 +89,22 @@ export async function forward(context: AppContext, request: FastifyRequest, repl
   };
   reply.raw.once('close', release);
   try {
-    return await send(context, request, reply, path);
+    return await work();
   } catch (err) {
     release();
     throw err;
   }
 }
 
-async function send(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
+interface PassthroughCall {
+  response: UpstreamResponse;
+  secrets: RequestSecrets;
+  passOn: Record<string, string | string[]>;
+  clientGone: ClientGone;
+}
+
+/** The request sent to the default upstream on its passthrough pool, with the upstream's key. */
+async function callUpstream(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<PassthroughCall> {
   const target = context.router.defaultTarget;
   const { provider, passthrough: upstream } = target;
   request.telemetry.providerId = provider.id;
@@ -85,13 +120,19 @@ async function send(context: AppContext, request: FastifyRequest, reply: Fastify
   } catch (err) {
     throw upstreamTransportError(err);
   }
-  const secrets = context.secrets.forRequest(request.headers);
-  const passOn = clientResponseHeaders(response.headers);
-  if (response.statusCode >= 400) {
-    // An error body may echo a key: read (bounded), cleaned, then sent.
-    const text = await readBody(response.body, context.config.limits.maxBodyBytes);
-    return reply.code(response.statusCode).headers(secrets.redactHeaders(passOn)).send(secrets.redactBytes(text));
-  }
+  return { response, secrets: context.secrets.forRequest(request.headers), passOn: clientResponseHeaders(response.headers), clientGone };
+}
+
+/** An error answer: its body may echo a key, so it is read (bounded), cleaned, then sent. */
+async function relayError(context: AppContext, reply: FastifyReply, call: PassthroughCall): Promise<unknown> {
+  const text = await readBody(call.response.body, context.config.limits.maxBodyBytes);
+  return reply.code(call.response.statusCode).headers(call.secrets.redactHeaders(call.passOn)).send(call.secrets.redactBytes(text));
+}
+
+async function relay(context: AppContext, request: FastifyRequest, reply: FastifyReply, path: string): Promise<unknown> {
+  const call = await callUpstream(context, request, reply, path);
+  const { response, secrets, passOn, clientGone } = call;
+  if (response.statusCode >= 400) return relayError(context, reply, call);
   reply.code(response.statusCode).headers(passOn);
   const contentType = String(response.headers['content-type'] ?? '');
   if (contentType.includes('text/event-stream')) {

@@ -139,6 +139,11 @@ export interface Provider {
   readonly chatPath: string;
   /** Model list path below the upstream's base path. */
   readonly modelsPath: string;
+  /**
+   * For upstreams whose model list is not OpenAI's `{object: "list", data: [...]}` (Gemini): where to
+   * ask for it and how to read it; `GET /v1/models` then answers in OpenAI's shape. Absent: relayed as is.
+   */
+  readonly modelList?: { path: string; toOpenAI(answer: unknown): OpenAIModel[] };
   readonly answers: AnswerDecoder;
   authHeaders(apiKey: string | undefined): Record<string, string>;
   /**
@@ -179,4 +184,12 @@ export interface Provider {
    * of it). OpenAI takes a Responses request that is not a prefill this way, its state fields included.
    */
   nativeCall?(wire: WireFormat, body: JsonBody, prefill: Prefill | undefined): UpstreamCall | undefined;
+}
+
+/** One entry of OpenAI's model list (`GET /v1/models`). */
+export interface OpenAIModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
 }

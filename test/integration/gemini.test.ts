@@ -4,6 +4,7 @@ import {
   DEFAULT_CONTINUATION,
   DEFAULT_GEMINI_KEY,
   DEFAULT_REPLY,
+  KNOWN_MODELS,
   PREFILL_REFUSAL_LONG,
   THOUGHT,
   THOUGHT_SIGNATURE,
@@ -44,6 +45,27 @@ describe('Gemini (native API)', () => {
   afterAll(async () => {
     await proxy.close();
     await mock.close();
+  });
+
+  it("GET /v1/models answers in OpenAI's shape (the SDK lists Gemini's models by bare id), from one page of up to 1,000", async () => {
+    const listed: string[] = [];
+    for await (const entry of proxy.client.models.list()) listed.push(entry.id);
+    expect(listed).toEqual(KNOWN_MODELS);
+    expect(mock.requests.at(-1)).toMatchObject({ method: 'GET', url: '/v1beta/models?pageSize=1000' });
+    const raw = await fetch(`${proxy.url}/v1/models`);
+    expect(raw.status).toBe(200);
+    expect(await raw.json()).toMatchObject({ object: 'list', data: expect.arrayContaining([{ id: KNOWN_MODELS[0], object: 'model', created: 0, owned_by: 'google' }]) });
+  });
+
+  it("GET /v1/models: Gemini's error keeps its status, with the key never echoed", async () => {
+    const keyless = await startProxy({ UPSTREAM_URL: mock.url, UPSTREAM_PROVIDER: 'gemini', UPSTREAM_API_KEY: 'wrong-key-123456' });
+    try {
+      const raw = await fetch(`${keyless.url}/v1/models`);
+      expect(raw.status).toBeGreaterThanOrEqual(400);
+      expect(await raw.text()).not.toContain('wrong-key-123456');
+    } finally {
+      await keyless.close();
+    }
   });
 
   it('continues a prefill with the continuation only, as a trailing model turn on the model path', async () => {

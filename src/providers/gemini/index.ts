@@ -2,7 +2,7 @@ import type { ChatRequest } from '../../chat/schema.js';
 import { renderPartialTurn } from '../../prefill/render.js';
 import type { Provider } from '../types.js';
 import { geminiAnswers } from './answers.js';
-import { refusesPrefill } from './models.js';
+import { geminiModelsAsOpenAI, refusesPrefill } from './models.js';
 import { geminiPath, toGeminiRequest } from './request.js';
 
 /**
@@ -36,6 +36,8 @@ export const gemini: Provider = {
   // Every call sets its own path (the model is part of it); this is its shape.
   chatPath: '/v1beta/models/{model}:generateContent',
   modelsPath: '/v1beta/models',
+  // One page of up to 1,000 (Gemini's largest; it lists a few dozen models).
+  modelList: { path: '/v1beta/models?pageSize=1000', toOpenAI: geminiModelsAsOpenAI },
   defaultBaseUrl: GEMINI_BASE_URL,
   authHeaders: (apiKey): Record<string, string> => (apiKey ? { 'x-goog-api-key': apiKey } : {}),
   supportsPrefill: (request) => !refusesPrefill(request.model) && !hasReasoningPrefix(request),

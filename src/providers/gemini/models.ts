@@ -8,6 +8,8 @@
  * Prefilling model turns is no longer supported."), /thinking and /gemini-3 (budgets on 2.5, levels on 3.x).
  */
 
+import type { OpenAIModel } from '../types.js';
+
 export interface GeminiModel {
   major: number;
   minor: number;
@@ -96,4 +98,22 @@ export function clampBudget(model: string | undefined, budget: number): number {
   if (budget === 0) return 0;
   if (known.flashLite) return Math.min(Math.max(budget, 512), 24_576);
   return Math.min(budget, 24_576);
+}
+
+/**
+ * Gemini's model list (`{models: [{name: "models/gemini-2.5-flash", supportedGenerationMethods, …}]}`)
+ * as OpenAI's entries: the models that generate content (not the embedding-only ones), by bare id.
+ * Gemini gives no creation time: 0.
+ */
+export function geminiModelsAsOpenAI(answer: unknown): OpenAIModel[] {
+  const models = (answer as { models?: unknown } | undefined)?.models;
+  if (!Array.isArray(models)) return [];
+  const entries: OpenAIModel[] = [];
+  for (const model of models as Array<{ name?: unknown; supportedGenerationMethods?: unknown }>) {
+    if (typeof model?.name !== 'string') continue;
+    const methods = model.supportedGenerationMethods;
+    if (Array.isArray(methods) && !methods.includes('generateContent')) continue;
+    entries.push({ id: bareModel(model.name), object: 'model', created: 0, owned_by: 'google' });
+  }
+  return entries;
 }

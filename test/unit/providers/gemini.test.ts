@@ -520,3 +520,21 @@ describe('errors and configuration', () => {
     expect(config.routing.upstreams[0]).toMatchObject({ provider: 'gemini', origin: 'https://generativelanguage.googleapis.com', basePath: '', apiKey: 'AIza-test' });
   });
 });
+
+describe("Gemini's model list as OpenAI's", () => {
+  it('keeps the models that generate content, by bare id; anything else in the answer is no model', async () => {
+    const { geminiModelsAsOpenAI } = await import('../../../src/providers/gemini/models.js');
+    const answer = {
+      models: [
+        { name: 'models/gemini-2.5-flash', supportedGenerationMethods: ['generateContent', 'countTokens'] },
+        { name: 'models/gemini-embedding-001', supportedGenerationMethods: ['embedContent'] },
+        { name: 'models/gemini-3-pro-preview' },
+        { displayName: 'no name' },
+      ],
+      nextPageToken: 'x',
+    };
+    expect(geminiModelsAsOpenAI(answer).map((model) => model.id)).toEqual(['gemini-2.5-flash', 'gemini-3-pro-preview']);
+    expect(geminiModelsAsOpenAI({ error: 'x' })).toEqual([]);
+    expect(geminiModelsAsOpenAI(undefined)).toEqual([]);
+  });
+});
