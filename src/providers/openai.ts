@@ -18,5 +18,5 @@ function withoutPrefill(id: ProviderId): Provider {
 }
 
 /** OpenAI also speaks the Responses API: a Responses request that is not a prefill goes to it as it came. */
-export const openai: Provider = { ...withoutPrefill('openai'), nativeCall: responsesNativeCall };
+export const openai: Provider = { ...withoutPrefill('openai'), nativeCall: responsesNativeCall, nativeWires: ['openai-responses'] };
 export const openaiCompatible = withoutPrefill('openai-compatible');

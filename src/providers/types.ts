@@ -184,6 +184,8 @@ export interface Provider {
    * of it). OpenAI takes a Responses request that is not a prefill this way, its state fields included.
    */
   nativeCall?(wire: WireFormat, body: JsonBody, prefill: Prefill | undefined): UpstreamCall | undefined;
+  /** The front doors' formats `nativeCall` takes (for some requests at least): what this upstream speaks besides its dialect. */
+  readonly nativeWires?: readonly WireFormat[];
 }
 
 /** One entry of OpenAI's model list (`GET /v1/models`). */

@@ -65,7 +65,7 @@ export function refuseWhatUpstreamCannotHonour(door: ResponsesPipelineRequest, p
   const provider = prepared.route.target.provider;
   const first = door.nativeOnly[0];
   if (first) {
-    const speaksResponses = provider.nativeCall?.('openai-responses', {}, undefined) !== undefined;
+    const speaksResponses = provider.nativeWires?.includes('openai-responses') === true;
     const why = !speaksResponses
       ? `this upstream (${provider.id}) does not speak the Responses API`
       : prepared.prefill

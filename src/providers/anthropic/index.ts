@@ -55,4 +55,5 @@ export const anthropic: Provider = {
   nativeThinkingBudget: true,
   // A Messages request (the Messages door) goes as it came, its prefill handled in place (native.ts).
   nativeCall: messagesNativeCall,
+  nativeWires: ['anthropic-messages'],
 };
