@@ -117,9 +117,9 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   app.addHook('onRequest', (request, reply, done) => {
     request.telemetry = new RequestTelemetry(metrics, log, request.id, performance.now());
     reply.header('x-request-id', request.id);
-    metrics.inFlight.inc();
+    metrics.inFlightNow++;
     // 'close' comes for every response, finished or cut, unlike onResponse.
-    reply.raw.once('close', () => metrics.inFlight.dec());
+    reply.raw.once('close', () => metrics.inFlightNow--);
     // Health, readiness and metrics answer GET and HEAD to anyone; every other method and path needs the key.
     if (!keys.enabled || ((request.method === 'GET' || request.method === 'HEAD') && OPEN_PATHS.has(request.url.split('?')[0]!))) return done();
     try {
@@ -133,7 +133,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   app.addHook('onResponse', (request, reply, done) => {
     const telemetry = request.telemetry;
     if (telemetry.upstreamCalls > 0) metrics.upstreamCalls.observe(telemetry.upstreamCalls);
-    metrics.requests.inc({
+    metrics.answered.add({
       route: request.routeOptions.url ?? 'unknown',
       model: telemetry.routeLabel ?? '',
       provider: telemetry.providerId ?? '',

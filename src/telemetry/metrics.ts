@@ -7,17 +7,27 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly requests = new Counter({
+  /**
+   * Requests answered and in flight, counted in plain memory and handed to prom-client when scraped:
+   * they change on every request, and prom-client's per-call label validation and hashing cost more
+   * than the counting itself.
+   */
+  readonly answered = new RequestCounts();
+  inFlightNow = 0;
+
+  private readonly requests: Counter<RequestLabelName> = new Counter({
     name: 'prefill_proxy_requests_total',
     help: 'Requests answered, by route, model entry, provider, prefill kind and status.',
     labelNames: ['route', 'model', 'provider', 'prefill', 'status'] as const,
     registers: [this.registry],
+    collect: (): void => this.answered.publish(this.requests),
   });
 
-  readonly inFlight = new Gauge({
+  private readonly inFlight: Gauge = new Gauge({
     name: 'prefill_proxy_in_flight_requests',
     help: 'Requests being handled right now.',
     registers: [this.registry],
+    collect: (): void => this.inFlight.set(this.inFlightNow),
   });
 
   readonly upstreamLatency = new Histogram({
@@ -83,4 +93,34 @@ export function upstreamErrorKind(status: number, code: string | number | null):
   if (code === 'upstream_unreachable' || code === 'upstream_connection_lost') return 'unreachable';
   if (code === 'upstream_invalid_response') return 'invalid_response';
   return status >= 500 ? 'http_5xx' : 'http_4xx';
+}
+
+type RequestLabelName = 'route' | 'model' | 'provider' | 'prefill' | 'status';
+
+/** The labels of one answered request. */
+export interface RequestLabels {
+  route: string;
+  model: string;
+  provider: string;
+  prefill: string;
+  status: number;
+}
+
+/** Answered requests per label set, kept as plain numbers until a scrape publishes them. */
+export class RequestCounts {
+  private readonly series = new Map<string, { labels: RequestLabels; count: number }>();
+
+  add(labels: RequestLabels): void {
+    // The labels are bounded (config entries, providers, statuses), so the map is too.
+    const key = `${labels.route}\u0000${labels.model}\u0000${labels.provider}\u0000${labels.prefill}\u0000${labels.status}`;
+    const entry = this.series.get(key);
+    if (entry) entry.count++;
+    else this.series.set(key, { labels, count: 1 });
+  }
+
+  /** Sets the counter to the counts (a scrape's view; prom-client counters only go up, so reset first). */
+  publish(counter: Counter<RequestLabelName>): void {
+    counter.reset();
+    for (const { labels, count } of this.series.values()) counter.inc(labels, count);
+  }
 }

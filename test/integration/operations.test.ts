@@ -139,6 +139,14 @@ describe('one config file, two upstreams', () => {
     expect(text).toMatch(/prefill_proxy_in_flight_requests 1/);
     expect(text).toContain('prefill_proxy_upstream_errors_total');
     expect(text).toContain('prefill_proxy_process_resident_memory_bytes');
+    // Counted in plain memory and published at each scrape: a second scrape neither doubles nor loses them.
+    const count = (body: string) => /prefill_proxy_requests_total\{route="\/v1\/chat\/completions",model="qwen3",provider="llamacpp",prefill="native",status="200"\} (\d+)/.exec(body)?.[1];
+    const again = await (await fetch(`${proxy.url}/metrics`)).text();
+    expect(count(again)).toBe(count(text));
+    expect(again).toMatch(/prefill_proxy_requests_total\{[^}]*model="",provider="",prefill="",status="404"\} 1/);
+    await proxy.client.chat.completions.create({ model: 'qwen3', messages });
+    const after = await (await fetch(`${proxy.url}/metrics`)).text();
+    expect(Number(count(after))).toBe(Number(count(text)) + 1);
   });
 });
 
