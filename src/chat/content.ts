@@ -30,3 +30,19 @@ export function plainText(content: unknown): string {
   }
   return text;
 }
+
+/**
+ * The text of a system, developer, assistant or tool message for upstreams whose non-user turns take
+ * text only (Anthropic, Bedrock, Gemini): a string as is, text parts joined; any other part is a 400
+ * naming it.
+ */
+export function textOnlyContent(content: ChatMessage['content'], index: number): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part, partIndex) => {
+      if (part.type === 'text') return String(part.text ?? '');
+      throw badRequest(`Content parts of type "${part.type}" are only accepted in user messages.`, `messages[${index}].content[${partIndex}]`);
+    })
+    .join('');
+}

@@ -57,6 +57,23 @@ describe('Gemini (native API)', () => {
     expect(await raw.json()).toMatchObject({ object: 'list', data: expect.arrayContaining([{ id: KNOWN_MODELS[0], object: 'model', created: 0, owned_by: 'google' }]) });
   });
 
+  it('GET /v1/models: a list that is not JSON is a 502 upstream_invalid_response in OpenAI\'s error shape', async () => {
+    const { createServer } = await import('node:http');
+    const page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>'));
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const front = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${(page.address() as { port: number }).port}`, UPSTREAM_PROVIDER: 'gemini', UPSTREAM_API_KEY: DEFAULT_GEMINI_KEY });
+    try {
+      const raw = await fetch(`${front.url}/v1/models`);
+      expect(raw.status).toBe(502);
+      const body = await raw.json();
+      expect(validateErrorResponse(body).errors).toEqual([]);
+      expect(body).toMatchObject({ error: { code: 'upstream_invalid_response' } });
+    } finally {
+      await front.close();
+      await new Promise<void>((resolve) => page.close(() => resolve()));
+    }
+  });
+
   it("GET /v1/models: Gemini's error keeps its status, with the key never echoed", async () => {
     const keyless = await startProxy({ UPSTREAM_URL: mock.url, UPSTREAM_PROVIDER: 'gemini', UPSTREAM_API_KEY: 'wrong-key-123456' });
     try {

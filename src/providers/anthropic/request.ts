@@ -1,3 +1,4 @@
+import { textOnlyContent } from '../../chat/content.js';
 import type { ChatMessage, ChatRequest } from '../../chat/schema.js';
 import { badRequest } from '../../errors.js';
 import type { JsonBody } from '../types.js';
@@ -40,7 +41,7 @@ export function toAnthropicRequest(request: ChatRequest, prefill?: AnthropicPref
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(textOf(message.content, index));
+        system.push(textOnlyContent(message.content, index));
         return;
       case 'user':
         push('user', userBlocks(message, index));
@@ -54,7 +55,7 @@ export function toAnthropicRequest(request: ChatRequest, prefill?: AnthropicPref
           {
             type: 'tool_result',
             tool_use_id: String(message.tool_call_id ?? message.name ?? ''),
-            content: textOf(message.content, index),
+            content: textOnlyContent(message.content, index),
           },
         ]);
         return;
@@ -133,7 +134,7 @@ function imageBlock(imageUrl: unknown, param: string): Block {
 
 function assistantBlocks(message: ChatMessage, index: number): Block[] {
   const blocks: Block[] = [];
-  const text = textOf(message.content, index);
+  const text = textOnlyContent(message.content, index);
   if (text.length > 0) blocks.push({ type: 'text', text });
   const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   toolCalls.forEach((call, callIndex) => {
@@ -149,17 +150,6 @@ function assistantBlocks(message: ChatMessage, index: number): Block[] {
     blocks.push({ type: 'tool_use', id: String((call as { id?: unknown }).id ?? ''), name: String(fn?.name ?? ''), input });
   });
   return blocks;
-}
-
-function textOf(content: ChatMessage['content'], index: number): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part, partIndex) => {
-      if (part.type === 'text') return String(part.text ?? '');
-      throw badRequest(`Content parts of type "${part.type}" are only accepted in user messages.`, `messages[${index}].content[${partIndex}]`);
-    })
-    .join('');
 }
 
 function toAnthropicTool(tool: unknown, index: number): Block {

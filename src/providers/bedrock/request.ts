@@ -1,3 +1,4 @@
+import { textOnlyContent } from '../../chat/content.js';
 import type { ChatMessage, ChatRequest } from '../../chat/schema.js';
 import { badRequest } from '../../errors.js';
 import { thinkingOf } from '../anthropic/request.js';
@@ -46,7 +47,7 @@ export function toConverseRequest(request: ChatRequest, prefill?: ConversePrefil
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = textOf(message.content, index);
+        const text = textOnlyContent(message.content, index);
         if (!isBlank(text)) system.push({ text });
         return;
       }
@@ -58,7 +59,7 @@ export function toConverseRequest(request: ChatRequest, prefill?: ConversePrefil
         return;
       case 'tool':
       case 'function': {
-        const text = textOf(message.content, index);
+        const text = textOnlyContent(message.content, index);
         push('user', [
           {
             toolResult: {
@@ -154,7 +155,7 @@ function imageBlock(imageUrl: unknown, param: string): Block {
 
 function assistantBlocks(message: ChatMessage, index: number): Block[] {
   const blocks: Block[] = [];
-  const text = textOf(message.content, index);
+  const text = textOnlyContent(message.content, index);
   if (!isBlank(text)) blocks.push({ text });
   const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   toolCalls.forEach((call, callIndex) => {
@@ -172,17 +173,6 @@ function assistantBlocks(message: ChatMessage, index: number): Block[] {
     blocks.push({ toolUse: { toolUseId: String((call as { id?: unknown }).id ?? ''), name: String(fn?.name ?? ''), input } });
   });
   return blocks;
-}
-
-function textOf(content: ChatMessage['content'], index: number): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part, partIndex) => {
-      if (part.type === 'text') return String(part.text ?? '');
-      throw badRequest(`Content parts of type "${part.type}" are only accepted in user messages.`, `messages[${index}].content[${partIndex}]`);
-    })
-    .join('');
 }
 
 function toToolConfig(request: ChatRequest): JsonBody | undefined {

@@ -1,3 +1,4 @@
+import { textOnlyContent } from '../../chat/content.js';
 import type { ChatMessage, ChatRequest } from '../../chat/schema.js';
 import { badRequest } from '../../errors.js';
 import type { JsonBody } from '../types.js';
@@ -54,7 +55,7 @@ export function toGeminiRequest(request: ChatRequest, prefill?: { text: string }
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = textOf(message.content, index);
+        const text = textOnlyContent(message.content, index);
         if (text.length > 0) system.push({ text });
         return;
       }
@@ -177,7 +178,7 @@ function filePart(file: unknown, param: string): Part {
 
 function modelParts(message: ChatMessage, index: number, toolNames: Map<string, string>): Part[] {
   const parts: Part[] = [];
-  const text = textOf(message.content, index);
+  const text = textOnlyContent(message.content, index);
   if (text.length > 0) parts.push({ text });
   const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   toolCalls.forEach((call, callIndex) => {
@@ -205,7 +206,7 @@ function functionResponse(message: ChatMessage, index: number, toolNames: Map<st
   const id = typeof message.tool_call_id === 'string' ? message.tool_call_id : undefined;
   const name = (id !== undefined ? toolNames.get(id) : undefined) ?? (typeof message.name === 'string' ? message.name : undefined);
   if (!name) throw badRequest('A tool result must answer a tool call of an earlier assistant message (Gemini names function responses).', `messages[${index}].tool_call_id`);
-  const text = textOf(message.content, index);
+  const text = textOnlyContent(message.content, index);
   let response: unknown;
   try {
     response = JSON.parse(text);
@@ -213,17 +214,6 @@ function functionResponse(message: ChatMessage, index: number, toolNames: Map<st
     response = undefined;
   }
   return { functionResponse: { name, response: response && typeof response === 'object' && !Array.isArray(response) ? response : { result: text } } };
-}
-
-function textOf(content: ChatMessage['content'], index: number): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part, partIndex) => {
-      if (part.type === 'text') return String(part.text ?? '');
-      throw badRequest(`Content parts of type "${part.type}" are only accepted in user messages.`, `messages[${index}].content[${partIndex}]`);
-    })
-    .join('');
 }
 
 function toGeminiTools(tools: unknown): JsonBody[] | undefined {
