@@ -15,6 +15,7 @@ import { registerHealth } from './doors/health.js';
 import { registerMetrics } from './doors/metrics.js';
 import { registerModelInfo } from './doors/model-info.js';
 import { registerModels } from './doors/models.js';
+import { nestedDeeperThan } from './doors/json-depth.js';
 import { passthroughRoutes } from './doors/passthrough.js';
 import { registerPreview } from './doors/preview.js';
 import { ProxyError, proxyError } from './errors.js';
@@ -24,8 +25,10 @@ import { RequestTelemetry } from './pipeline/telemetry.js';
 import { CapabilityMemory } from './providers/capability-memory.js';
 import { MockUpstream } from './providers/mock/model.js';
 import { Router } from './routing/router.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { loggerOptions } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
+import { ClientGone } from './upstream/client-gone.js';
 import { HttpUpstream } from './upstream/http-upstream.js';
 import { SigV4Upstream } from './upstream/signed-upstream.js';
 import type { Upstream } from './upstream/types.js';
@@ -59,6 +62,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
   const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const metrics = new Metrics();
+  const accessLog = new AccessLog(log);
   const secrets = new Secrets([
     ...config.proxyApiKeys,
     config.upstream.apiKey,
@@ -98,11 +102,16 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
   app.decorate('proxyContext', context);
   app.decorateRequest('rawBody', null);
   app.decorateRequest('telemetry', null as unknown as RequestTelemetry);
+  app.decorateRequest('clientGone', null as unknown as ClientGone);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const raw = body as Buffer;
     request.rawBody = raw;
+    if (nestedDeeperThan(raw, config.maxJsonDepth)) {
+      done(proxyError('request_too_deep', `The request body nests arrays and objects more than ${config.maxJsonDepth} levels deep (MAX_JSON_DEPTH).`), undefined);
+      return;
+    }
     try {
       done(null, JSON.parse(raw.toString('utf8')));
     } catch (err) {
@@ -118,8 +127,15 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     request.telemetry = new RequestTelemetry(metrics, log, request.id, performance.now());
     reply.header('x-request-id', request.id);
     metrics.inFlightNow++;
-    // 'close' comes for every response, finished or cut, unlike onResponse.
-    reply.raw.once('close', () => metrics.inFlightNow--);
+    const clientGone = new ClientGone();
+    request.clientGone = clientGone;
+    // 'close' comes for every response, finished or cut, unlike onResponse: one listener per request
+    // counts it out and, when it closed unfinished, aborts its upstream request.
+    const raw = reply.raw;
+    raw.once('close', () => {
+      metrics.inFlightNow--;
+      if (!raw.writableFinished) clientGone.cut();
+    });
     // Health, readiness and metrics answer GET and HEAD to anyone; every other method and path needs the key.
     if (!keys.enabled || ((request.method === 'GET' || request.method === 'HEAD') && OPEN_PATHS.has(request.url.split('?')[0]!))) return done();
     try {
@@ -132,7 +148,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
 
   app.addHook('onResponse', (request, reply, done) => {
     const telemetry = request.telemetry;
-    if (telemetry.upstreamCalls > 0) metrics.upstreamCalls.observe(telemetry.upstreamCalls);
+    if (telemetry.upstreamCalls > 0) metrics.upstreamCalls.observe('', telemetry.upstreamCalls);
     metrics.answered.add({
       route: request.routeOptions.url ?? 'unknown',
       model: telemetry.routeLabel ?? '',
@@ -140,25 +156,21 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       prefill: telemetry.prefill ?? '',
       status: reply.statusCode,
     });
-    if (!log.isLevelEnabled('info')) return done();
-    log.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        url: request.url.split('?')[0],
-        model: telemetry.model ?? undefined,
-        provider: telemetry.providerId ?? undefined,
-        prefill: telemetry.prefill ?? undefined,
-        status: reply.statusCode,
-        upstreamCalls: telemetry.upstreamCalls > 1 ? telemetry.upstreamCalls : undefined,
-        upstreams: telemetry.upstreams.length > 1 ? telemetry.upstreams : undefined,
-        resumes: telemetry.resumes > 0 ? telemetry.resumes : undefined,
-        fallbacks: telemetry.fallbacks.length > 0 ? telemetry.fallbacks : undefined,
-        streamError: telemetry.streamError ?? undefined,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+    accessLog.write({
+      reqId: request.id,
+      method: request.method,
+      url: request.url.split('?')[0]!,
+      model: telemetry.model,
+      provider: telemetry.providerId,
+      prefill: telemetry.prefill,
+      status: reply.statusCode,
+      upstreamCalls: telemetry.upstreamCalls,
+      upstreams: telemetry.upstreams,
+      resumes: telemetry.resumes,
+      fallbacks: telemetry.fallbacks,
+      streamError: telemetry.streamError,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    });
     done();
   });
 

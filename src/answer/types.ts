@@ -30,6 +30,12 @@ export interface ToolCallDelta {
   function?: { name?: string; arguments?: string };
 }
 
+/** The text of a whole choice, as the prefill's rewrite sees it (an AnswerChoice, or a wire message's view of one). */
+export interface ChoiceTextFields {
+  content: string | null;
+  reasoning?: string;
+}
+
 export interface AnswerChoice {
   index: number;
   /** The generated text; null for an answer that is only tool calls. */

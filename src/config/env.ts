@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs(300_000),
   UPSTREAM_KEEP_ALIVE_MS: positiveMs(4_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(10_000).default(256),
   REQUEST_TIMEOUT_MS: positiveMs(60_000),
   UPSTREAM_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   UPSTREAM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
@@ -113,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((key) => key.trim())
       .filter((key) => key.length > 0),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     limits: { maxEventBytes: e.UPSTREAM_MAX_EVENT_BYTES, maxBodyBytes: e.UPSTREAM_MAX_BODY_BYTES },
     passthroughMaxInFlight: e.PASSTHROUGH_MAX_IN_FLIGHT,

@@ -54,6 +54,8 @@ export interface Config {
   proxyApiKeys: string[];
   /** Largest request body, on every route. */
   bodyLimitBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. */
+  maxJsonDepth: number;
   /** How long a request's headers and body may take to arrive. */
   requestTimeoutMs: number;
   /** Bounds on what is read from upstreams. */

@@ -1,5 +1,6 @@
 import type { RequestTelemetry } from '../pipeline/telemetry.js';
 import type { DoorId } from '../pipeline/types.js';
+import type { ClientGone } from '../upstream/client-gone.js';
 
 /** What the app puts on every Fastify request and route for the doors. */
 declare module 'fastify' {
@@ -8,6 +9,8 @@ declare module 'fastify' {
     rawBody: Buffer | null;
     /** What this request did, for its metrics and log line. */
     telemetry: RequestTelemetry;
+    /** Fires when the client goes away before its response is complete (aborts the upstream request). */
+    clientGone: ClientGone;
   }
   interface FastifyContextConfig {
     /** The front door a route belongs to: errors on it are written in that door's shape. */

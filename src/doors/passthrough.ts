@@ -113,7 +113,7 @@ async function callUpstream(context: AppContext, request: FastifyRequest, reply:
     ...provider.authHeaders(upstreamKey(target.spec, request.headers)),
   };
   const body = Buffer.isBuffer(request.body) && request.method !== 'GET' && request.method !== 'HEAD' ? request.body : null;
-  const clientGone = ClientGone.watch(reply);
+  const clientGone = request.clientGone;
   let response;
   try {
     response = await upstream.request({ method: request.method, path, headers, body, signal: clientGone });

@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../pipeline/context.js';
 import type { RunEnvironment } from '../pipeline/run.js';
 import type { Door, PipelineRequest, PipelineResult, Prepared } from '../pipeline/types.js';
-import { ClientGone } from '../upstream/client-gone.js';
 import { prepare } from '../pipeline/prepare.js';
 
 /** The request prepared again for a fallback model (routed like any model name). */
@@ -15,7 +14,7 @@ function prepareFallback(context: AppContext, pipelineRequest: PipelineRequest |
 /** What the pipeline needs of the HTTP exchange and the app, for one request of any door. */
 export function runEnvironment(context: AppContext, request: FastifyRequest, reply: FastifyReply, pipelineRequest?: PipelineRequest): RunEnvironment {
   return {
-    signal: ClientGone.watch(reply),
+    signal: request.clientGone,
     telemetry: request.telemetry,
     limits: context.config.limits,
     secrets: context.secrets.forRequest(request.headers),

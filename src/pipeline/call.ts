@@ -1,7 +1,7 @@
 import { badRequest, invalidUpstreamResponse, upstreamHttpError, upstreamTransportError, ProxyError } from '../errors.js';
 import type { Prefill } from '../prefill/detect.js';
 import type { CapabilityMemory } from '../providers/capability-memory.js';
-import type { JsonBody, Provider, ProviderCallContext } from '../providers/types.js';
+import { jsonBodyOf, type JsonBody, type Provider, type ProviderCallContext } from '../providers/types.js';
 import type { CancelSignal } from '../upstream/client-gone.js';
 import type { RequestSecrets } from '../auth/secrets.js';
 import type { UpstreamLimits } from '../config/types.js';
@@ -80,14 +80,14 @@ function isClientError(error: ProxyError): boolean {
 async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | undefined, planned: CallPlan): Promise<Exchange> {
   const { provider, telemetry } = context;
   let plan = planned;
-  if (provider.prepareCall && prefill && plan.answer.kind === 'native' && !Buffer.isBuffer(plan.body)) {
+  if (provider.prepareCall && prefill && plan.answer.kind === 'native') {
     plan = await provider.prepareCall(providerContext(context), chat, prefill, plan, { thinkTags: context.settings.thinkTags });
   }
   let response = await attempt(context, plan);
   if (response.statusCode < 400) return { plan, response: checked(context, response, plan) };
   const errorText = context.secrets.redact(await readBodyText(response.body, context.limits.maxBodyBytes));
   const recovery =
-    plan.answer.kind === 'native' && prefill && !Buffer.isBuffer(plan.body) ? provider.recoverFromError?.(response.statusCode, errorText, plan.body as JsonBody) : undefined;
+    plan.answer.kind === 'native' && prefill && provider.recoverFromError ? provider.recoverFromError(response.statusCode, errorText, jsonBodyOf(plan.body)) : undefined;
   if (!recovery) throw upstreamHttpError(response.statusCode, errorText, response.headers);
   let next: CallPlan;
   if ('fallback' in recovery) {

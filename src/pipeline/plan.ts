@@ -56,7 +56,7 @@ export function planCall(
     };
   }
   if (!provider.prefillRequest || !canPrefillNatively(provider, settings, request)) return planFallback(provider, settings, request, prefill);
-  const native = provider.prefillRequest(request, prefill, { thinkTags: settings.thinkTags });
+  const native = provider.prefillRequest(request, prefill, { thinkTags: settings.thinkTags, raw: rawBody });
   return {
     path: native.path ?? provider.chatPath,
     body: native.body,

@@ -1,4 +1,4 @@
-import type { Answer, AnswerEvent } from '../answer/types.js';
+import type { Answer, AnswerEvent, ChoiceTextFields } from '../answer/types.js';
 import type { AnswerPlan } from '../prefill/answer-plan.js';
 import { ChoiceText } from '../prefill/choice-text.js';
 
@@ -83,22 +83,25 @@ function worthSending(event: DeltaEvent): boolean {
 
 /** Applies the answer plan to a whole answer, in place. */
 export function rewriteAnswer(answer: Answer, plan: AnswerPlan): void {
-  for (const choice of answer.choices) {
-    const original = choice.content;
-    const text = new ChoiceText(plan);
-    const { content, reasoning } = text.push(original ?? '', true);
-    // Keep a null content null (a tool-call answer) unless there is text to put there.
-    if (original !== null || content.length > 0) choice.content = content;
-    if (choice.reasoning !== undefined) {
-      const own = text.pushReasoning(choice.reasoning, true);
-      if (own.length > 0) choice.reasoning = own;
-      else delete choice.reasoning;
-    }
-    if (reasoning.length > 0) {
-      const existing = choice.reasoning ?? '';
-      // An echoed reasoning prefix goes in front of what the upstream reasoned itself.
-      const echoed = plan.echo && plan.reasoningPrefix && reasoning.startsWith(plan.reasoningPrefix) ? plan.reasoningPrefix : '';
-      choice.reasoning = echoed + existing + reasoning.slice(echoed.length);
-    }
+  for (const choice of answer.choices) rewriteChoiceText(choice, plan);
+}
+
+/** Applies the answer plan to one whole choice's text (content and reasoning), in place. */
+export function rewriteChoiceText(choice: ChoiceTextFields, plan: AnswerPlan): void {
+  const original = choice.content;
+  const text = new ChoiceText(plan);
+  const { content, reasoning } = text.push(original ?? '', true);
+  // Keep a null content null (a tool-call answer) unless there is text to put there.
+  if (original !== null || content.length > 0) choice.content = content;
+  if (choice.reasoning !== undefined) {
+    const own = text.pushReasoning(choice.reasoning, true);
+    if (own.length > 0) choice.reasoning = own;
+    else delete choice.reasoning;
+  }
+  if (reasoning.length > 0) {
+    const existing = choice.reasoning ?? '';
+    // An echoed reasoning prefix goes in front of what the upstream reasoned itself.
+    const echoed = plan.echo && plan.reasoningPrefix && reasoning.startsWith(plan.reasoningPrefix) ? plan.reasoningPrefix : '';
+    choice.reasoning = echoed + existing + reasoning.slice(echoed.length);
   }
 }

@@ -52,20 +52,20 @@ export function routeRun(prepared: Prepared, env: RunEnvironment): RouteRun {
 
 /** The configured fallback models of a request, taken in order, each once. */
 export class Fallbacks {
-  private readonly left: string[];
+  /** The models not tried yet (copied at the first failure: most requests never fail). */
+  private left: string[] | undefined;
 
   constructor(
-    prepared: Prepared,
+    private readonly prepared: Prepared,
     private readonly env: RunEnvironment,
-  ) {
-    this.left = [...prepared.route.fallbacks];
-  }
+  ) {}
 
   /** The next route to try after `err`, when it is a failure a fallback can help with. */
   after(err: unknown): RouteRun | undefined {
     if (!worthAFallback(err) || this.env.signal.aborted) return undefined;
-    while (this.left.length > 0) {
-      const model = this.left.shift()!;
+    const left = (this.left ??= [...this.prepared.route.fallbacks]);
+    while (left.length > 0) {
+      const model = left.shift()!;
       let prepared: Prepared | undefined;
       try {
         prepared = this.env.prepareFor(model);

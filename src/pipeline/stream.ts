@@ -64,6 +64,8 @@ interface CallState {
 }
 
 const USAGE_KEY = Buffer.from('"usage"');
+/** The blank line that ends an SSE event (LF line ends). */
+const EVENT_END = Buffer.from('\n\n');
 
 /** Failures a resume can mend: the upstream broke off, stalled, or reported an error mid-stream. */
 const NOT_RESUMABLE = new Set(['server_shutting_down', 'upstream_event_too_large', 'client_closed_request']);
@@ -175,17 +177,38 @@ class AnswerStream extends Readable {
   private onData(state: CallState, chunk: Buffer): void {
     if (this.finished || state !== this.current || state.retired) return;
     if (state.raw) return this.forwardRaw(state, chunk);
-    state.decoder!.write(chunk);
-    if (state.failure) return this.onFailure(state.failure);
     // Once the answer is settled, the rest of a stream in the door's own format needs nothing (its
-    // end included: once the end has begun, finish it here).
-    const answers = state.exchange.plan.answers ?? this.call.provider.answers;
-    const endBegun = state.done || state.usage !== undefined || state.finishReason !== null;
-    if (!this.multiCall && state.isFirst && !endBegun && state.decoder!.atEventBoundary && state.rewriter.settled && this.door.wire === answers.wire) {
-      state.raw = true;
-      if (this.resumesLeft > 0) state.sent = [];
+    // end included: once the end has begun, finish it here). An upstream may send many events in one
+    // chunk (a burst, or a fast server's batch): they are read one by one, so the rest of the chunk
+    // passes untouched from the event that settled it. (Only for chunks with LF line ends, the usual
+    // ones: a chunk with CR is read whole, and the switch waits for the next chunk.)
+    const mayPass = !this.multiCall && state.isFirst && this.door.wire === (state.exchange.plan.answers ?? this.call.provider.answers).wire;
+    let offset = 0;
+    if (mayPass && chunk.indexOf(13) === -1) {
+      for (let end = chunk.indexOf(EVENT_END, offset); end !== -1; end = chunk.indexOf(EVENT_END, offset)) {
+        state.decoder!.write(chunk.subarray(offset, end + 2));
+        offset = end + 2;
+        if (state.failure) return this.onFailure(state.failure);
+        if (this.passFromHere(state)) {
+          this.flushOut();
+          if (offset < chunk.length) this.forwardRaw(state, chunk.subarray(offset));
+          return;
+        }
+      }
     }
+    if (offset < chunk.length) state.decoder!.write(offset === 0 ? chunk : chunk.subarray(offset));
+    if (state.failure) return this.onFailure(state.failure);
+    if (mayPass) this.passFromHere(state);
     this.flushOut();
+  }
+
+  /** Switches to passing bytes untouched when the answer is settled, at an event boundary, before its end. */
+  private passFromHere(state: CallState): boolean {
+    const endBegun = state.done || state.usage !== undefined || state.finishReason !== null;
+    if (endBegun || !state.decoder!.atEventBoundary || !state.rewriter.settled) return false;
+    state.raw = true;
+    if (this.resumesLeft > 0) state.sent = [];
+    return true;
   }
 
   /** Raw mode: passes bytes on up to the last complete event, holding an incomplete one. */

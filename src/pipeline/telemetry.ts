@@ -39,7 +39,7 @@ export class RequestTelemetry {
   /** An upstream call answered with headers after `ms`. */
   upstreamAnswered(ms: number): void {
     this.upstreamCalls++;
-    this.metrics.upstreamLatency.observe({ provider: this.providerId ?? '' }, ms / 1000);
+    this.metrics.upstreamLatency.observe(this.providerId ?? '', ms / 1000);
   }
 
   /** A call of this answer goes to this upstream. */
@@ -77,12 +77,12 @@ export class RequestTelemetry {
   firstByte(): void {
     if (this.firstByteSeen) return;
     this.firstByteSeen = true;
-    this.metrics.streamFirstByte.observe({ provider: this.providerId ?? '' }, (performance.now() - this.startedAt) / 1000);
+    this.metrics.streamFirstByte.observe(this.providerId ?? '', (performance.now() - this.startedAt) / 1000);
   }
 
   /** The proxy's own time on a whole answer. */
   overhead(ms: number): void {
-    this.metrics.overhead.observe({ provider: this.providerId ?? '' }, ms / 1000);
+    this.metrics.overhead.observe(this.providerId ?? '', ms / 1000);
   }
 
   /** Something worth a debug line (a recovery, a retry). */

@@ -6,7 +6,7 @@ import { cannotHoldRepeat } from '../prefill/prefix-stripper.js';
 import { clientResponseHeaders } from '../upstream/headers.js';
 import { callUpstream, readAnswer, type CallContext, type Exchange } from './call.js';
 import { planCall } from './plan.js';
-import { rewriteAnswer } from './rewrite.js';
+import { rewriteAnswer, rewriteChoiceText } from './rewrite.js';
 import type { RouteRun } from './route-run.js';
 import type { Door, PipelineResult, PlannedCall, Prepared, SoFar } from './types.js';
 
@@ -51,9 +51,17 @@ export async function runWhole(run: RouteRun, door: Door): Promise<PipelineResul
     // The only possible change was stripping a repeat that is not there: the bytes go as they came.
     return { kind: 'bytes', status: response.statusCode, headers, body: raw, length: raw.length, prefill };
   }
-  const answer = decode(call, raw, first.chat, plan);
-  rewriteAnswer(answer, answerPlan);
+  const parsed = parseAnswer(call, raw);
   delete headers['content-encoding'];
+  if (sameWire && answers.rewriteInPlace?.(parsed, (choice) => rewriteChoiceText(choice, answerPlan))) {
+    // Already in the door's own form (llama.cpp's answers are): rewritten in place, without the
+    // answer model's round trip.
+    const body = Buffer.from(JSON.stringify(parsed));
+    headers['content-type'] = 'application/json; charset=utf-8';
+    return { kind: 'bytes', status: response.statusCode, headers, body, length: body.length, prefill };
+  }
+  const answer = decodeParsed(call, parsed, first.chat, plan);
+  rewriteAnswer(answer, answerPlan);
   return { kind: 'answer', status: response.statusCode, headers, answer, prefill };
 }
 
@@ -89,12 +97,26 @@ function conformant(raw: Buffer): boolean {
   return raw.includes(REFUSAL) && raw.includes(LOGPROBS);
 }
 
-function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Exchange['plan']): Answer {
+const NOT_AN_ANSWER = "The upstream answered with a body that is not a valid answer (not JSON, or not its API's shape).";
+
+function parseAnswer(call: CallContext, raw: Buffer): unknown {
   try {
-    return (plan.answers ?? call.provider.answers).whole(JSON.parse(raw.toString('utf8')), chat);
+    return JSON.parse(raw.toString('utf8'));
   } catch {
-    throw notAnAnswer(call, "The upstream answered with a body that is not a valid answer (not JSON, or not its API's shape).");
+    throw notAnAnswer(call, NOT_AN_ANSWER);
   }
+}
+
+function decodeParsed(call: CallContext, parsed: unknown, chat: Prepared['chat'], plan: Exchange['plan']): Answer {
+  try {
+    return (plan.answers ?? call.provider.answers).whole(parsed, chat);
+  } catch {
+    throw notAnAnswer(call, NOT_AN_ANSWER);
+  }
+}
+
+function decode(call: CallContext, raw: Buffer, chat: Prepared['chat'], plan: Exchange['plan']): Answer {
+  return decodeParsed(call, parseAnswer(call, raw), chat, plan);
 }
 
 /**

@@ -15,7 +15,7 @@ function trailingAssistant(id: ProviderId): Provider {
     noNewTurnAfterAssistant: true,
     forwardRequest: forwardWithoutProxyFields,
     prefillRequest(request, prefill, options) {
-      return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags, mayRepeat: true });
+      return trailingAssistantPrefill(request, prefill, { reasoning: 'tags', thinkTags: options.thinkTags, mayRepeat: true, raw: options.raw });
     },
   };
 }

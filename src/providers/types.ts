@@ -1,4 +1,4 @@
-import type { Answer, AnswerEvent } from '../answer/types.js';
+import type { Answer, AnswerEvent, ChoiceTextFields } from '../answer/types.js';
 import type { ChatRequest } from '../chat/schema.js';
 import type { AnswerPlan } from '../prefill/answer-plan.js';
 import type { Prefill } from '../prefill/detect.js';
@@ -30,6 +30,11 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 /** A JSON request body on its way upstream. */
 export type JsonBody = Record<string, unknown>;
 
+/** A call's body as JSON: bytes (the client's, with a provider's fields added) are parsed back. */
+export function jsonBodyOf(body: Buffer | JsonBody): JsonBody {
+  return Buffer.isBuffer(body) ? (JSON.parse(body.toString('utf8')) as JsonBody) : body;
+}
+
 /** A request in the upstream's form. */
 export interface UpstreamBody {
   body: JsonBody;
@@ -40,9 +45,16 @@ export interface UpstreamBody {
 export interface PrefillOptions {
   /** Tags that wrap thinking for models without a native reasoning field. */
   thinkTags: ThinkTags;
+  /**
+   * The client's bytes, when the request is as the client sent it: a provider whose prefill form only
+   * adds fields to such a body may add them to these bytes instead of re-serializing the request.
+   */
+  raw?: Buffer;
 }
 
-export interface NativePrefillRequest extends UpstreamBody {
+export interface NativePrefillRequest extends Omit<UpstreamBody, 'body'> {
+  /** The upstream's body: JSON, or the client's bytes with the provider's fields added (see PrefillOptions.raw). */
+  body: JsonBody | Buffer;
   /**
    * Text the upstream may put in front of the continuation, stripped when it is there: the final
    * assistant text as the upstream saw it (for upstreams that repeat it), or whitespace the proxy
@@ -122,6 +134,13 @@ export interface AnswerDecoder {
   endsWithTerminator(bytes: Buffer): boolean;
   /** A whole answer's parsed JSON body; throws on a body that is not this dialect's answer. */
   whole(body: unknown, request: ChatRequest): Answer;
+  /**
+   * For a wire that is also a door's (Chat Completions): when the parsed whole answer is already what
+   * that door's encoder would write for it, applies `rewrite` to each choice's text in place (and adds
+   * the fields the door always writes) and returns true, so the body can be re-serialized as it is
+   * instead of decoded and encoded; false, with nothing changed, when it is not.
+   */
+  rewriteInPlace?(body: unknown, rewrite: (choice: ChoiceTextFields) => void): boolean;
   /** A decoder for one streamed answer; events go to `emit` in order. */
   stream(request: ChatRequest, emit: (event: AnswerEvent) => void, options: DecoderOptions): StreamDecoder;
 }

@@ -7,14 +7,18 @@ import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js
  * `add_generation_prompt: false` (vLLM's default is true, and both true is a 400). The prefix is not
  * repeated unless `echo` is sent, which the proxy never forwards (it implements `echo` itself).
  */
+const CONTINUE_FINAL_MESSAGE = { continue_final_message: true, add_generation_prompt: false } as const;
+
 function vllmLike(id: ProviderId): Provider {
   return {
     ...OPENAI_STYLE,
     id,
     nativeForm: 'continue_final_message=true + add_generation_prompt=false',
-    prefillRequest(request, prefill) {
+    prefillRequest(request, prefill, options) {
       return trailingAssistantPrefill(request, prefill, {
-        bodyExtras: { continue_final_message: true, add_generation_prompt: false },
+        bodyExtras: CONTINUE_FINAL_MESSAGE,
+        // The client's bytes plus the two fields when nothing else changes.
+        raw: options.raw,
         // vLLM hands reasoning_content to the chat template, which renders the thinking itself.
         reasoning: 'native',
       });

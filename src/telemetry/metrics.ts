@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics (prom-client). Labels are bounded: the model label is the matching config entry
@@ -30,28 +30,26 @@ export class Metrics {
     collect: (): void => this.inFlight.set(this.inFlightNow),
   });
 
-  readonly upstreamLatency = new Histogram({
+  // Histograms observed on every request: counted in plain memory too (see PlainHistogram).
+  readonly upstreamLatency = new PlainHistogram(this.registry, {
     name: 'prefill_proxy_upstream_response_seconds',
     help: "Time from sending a chat request upstream to the upstream's response headers.",
-    labelNames: ['provider'] as const,
+    labelName: 'provider',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [this.registry],
   });
 
-  readonly overhead = new Histogram({
+  readonly overhead = new PlainHistogram(this.registry, {
     name: 'prefill_proxy_overhead_seconds',
     help: 'Time the proxy itself spent on a whole (non-streamed) answer: total minus upstream.',
-    labelNames: ['provider'] as const,
+    labelName: 'provider',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
-    registers: [this.registry],
   });
 
-  readonly streamFirstByte = new Histogram({
+  readonly streamFirstByte = new PlainHistogram(this.registry, {
     name: 'prefill_proxy_stream_first_byte_seconds',
     help: 'Time from the request to the first byte of a streamed answer sent to the client.',
-    labelNames: ['provider'] as const,
+    labelName: 'provider',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
   });
 
   readonly upstreamErrors = new Counter({
@@ -75,11 +73,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly upstreamCalls = new Histogram({
+  readonly upstreamCalls = new PlainHistogram(this.registry, {
     name: 'prefill_proxy_upstream_calls_per_answer',
     help: 'Upstream calls one answer took (follow-ups, resumes and fallbacks included).',
     buckets: [1, 2, 3, 4, 6, 10, 20],
-    registers: [this.registry],
   });
 
   constructor() {
@@ -122,5 +119,75 @@ export class RequestCounts {
   publish(counter: Counter<RequestLabelName>): void {
     counter.reset();
     for (const { labels, count } of this.series.values()) counter.inc(labels, count);
+  }
+}
+
+/** One label set's observations. */
+interface HistogramSeries {
+  labels: Record<string, string>;
+  /** Observations per bucket (not cumulative), the last for those above every bound. */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A Prometheus histogram with at most one label, observed in plain memory (a bucket search and three
+ * additions) and handed to prom-client's registry at scrape time in the shape its own histograms give
+ * (`_bucket` with `le`, `_sum`, `_count`), so the exposition is the same. prom-client's own
+ * observe validates and hashes the labels on every call, which costs more than the observation.
+ */
+export class PlainHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  private readonly labelName: string | undefined;
+  private readonly buckets: readonly number[];
+  private series = new Map<string, HistogramSeries>();
+
+  constructor(registry: Registry, config: { name: string; help: string; labelName?: string; buckets: readonly number[] }) {
+    this.name = config.name;
+    this.help = config.help;
+    this.labelName = config.labelName;
+    this.buckets = [...config.buckets].sort((a, b) => a - b);
+    registry.registerMetric(this as never);
+  }
+
+  /** One observation; `label` is the value of the histogram's label (ignored without one). */
+  observe(label: string, value: number): void {
+    if (!Number.isFinite(value)) return;
+    const key = this.labelName === undefined ? '' : label;
+    let series = this.series.get(key);
+    if (!series) {
+      // Bounded: label values are providers.
+      series = { labels: this.labelName === undefined ? {} : { [this.labelName]: key }, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+      this.series.set(key, series);
+    }
+    let bucket = 0;
+    while (bucket < this.buckets.length && value > this.buckets[bucket]!) bucket++;
+    series.counts[bucket]!++;
+    series.sum += value;
+    series.count++;
+  }
+
+  /** The scrape's view, as prom-client's registry formats it. */
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> }> {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        cumulative += counts[i]!;
+        values.push({ labels: { le: this.buckets[i]!, ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { le: '+Inf', ...labels }, value: count, metricName: `${this.name}_bucket` });
+      values.push({ labels, value: sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: count, metricName: `${this.name}_count` });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  reset(): void {
+    this.series = new Map();
   }
 }

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { FastifyReply } from 'fastify';
 
 /**
  * Fires when the client goes away before its response is complete, so the upstream request is
@@ -9,14 +8,11 @@ import type { FastifyReply } from 'fastify';
 export class ClientGone extends EventEmitter {
   aborted = false;
 
-  static watch(reply: FastifyReply): ClientGone {
-    const signal = new ClientGone();
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return;
-      signal.aborted = true;
-      signal.emit('abort');
-    });
-    return signal;
+  /** The client went away (its response closed unfinished): the upstream request is aborted. */
+  cut(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
   }
 }
 

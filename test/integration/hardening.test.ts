@@ -185,6 +185,14 @@ describe('bad input never reaches the upstream', () => {
     const deepResponse = await post(deep);
     expect(deepResponse.status).toBe(400);
     expect(await deepResponse.json()).toMatchObject({ error: { code: 'request_too_deep' } });
+    // The bound is the door's, before any route: every door refuses it, in its own error shape.
+    const deepMessages = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(300)}${']'.repeat(300)}}`,
+    });
+    expect(deepMessages.status).toBe(400);
+    expect(await deepMessages.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('MAX_JSON_DEPTH') } });
 
     const garbage = await post(Buffer.from([0xff, 0xfe, 0x00, 0x13, 0x88, 0x7b]));
     expect(garbage.status).toBe(400);

@@ -3,7 +3,7 @@ import { upstreamHttpError, upstreamTransportError, type UpstreamErrorHeaders } 
 import type { AppContext } from '../../pipeline/context.js';
 import { decide, type Decided } from '../../pipeline/prepare.js';
 import type { PipelineRequest } from '../../pipeline/types.js';
-import type { JsonBody } from '../../providers/types.js';
+import { jsonBodyOf, type JsonBody } from '../../providers/types.js';
 import { clientResponseHeaders } from '../../upstream/headers.js';
 import { readBodyText } from '../../upstream/read-body.js';
 import type { Upstream } from '../../upstream/types.js';
@@ -59,7 +59,7 @@ async function forward(context: AppContext, decided: Decided, body: CountTokensB
 /** llama.cpp's count: the prompt its template renders for the request as the proxy sends it, tokenized. */
 async function llamaCount({ route, chat, prefill, settings, upstreamHeaders }: Decided): Promise<number | undefined> {
   const { provider, client } = route.target;
-  const sent = prefill && provider.prefillRequest ? provider.prefillRequest(chat, prefill, { thinkTags: settings.thinkTags }).body : (provider.forwardRequest(chat, true)?.body ?? (chat as JsonBody));
+  const sent = prefill && provider.prefillRequest ? jsonBodyOf(provider.prefillRequest(chat, prefill, { thinkTags: settings.thinkTags }).body) : (provider.forwardRequest(chat, true)?.body ?? (chat as JsonBody));
   const template = await post(client, '/apply-template', upstreamHeaders, { ...sent, stream: false }, SIDE_REQUEST_MS);
   const prompt = template.status === 200 ? (parse(template.text) as { prompt?: unknown } | undefined)?.prompt : undefined;
   if (typeof prompt !== 'string') return undefined;

@@ -1,8 +1,8 @@
 import type { ChatRequest } from '../../chat/schema.js';
 import type { Prefill } from '../../prefill/detect.js';
 import type { ThinkTags } from '../../prefill/reasoning.js';
-import type { JsonBody, Provider, ProviderCallContext, UpstreamCall } from '../types.js';
-import { OPENAI_STYLE, mergeTrailingAssistantTurns, withTrailingAssistant } from '../openai-chat/request.js';
+import { jsonBodyOf, type JsonBody, type Provider, type ProviderCallContext, type UpstreamCall } from '../types.js';
+import { OPENAI_STYLE, alreadyTrailingAssistant, mergeTrailingAssistantTurns, withBodyExtras, withTrailingAssistant } from '../openai-chat/request.js';
 import { completionAnswers, completionBody } from './completion.js';
 import { templateFacts } from './template.js';
 
@@ -35,7 +35,13 @@ export const llamacpp: Provider = {
     return undefined;
   },
   prefillRequest(request, prefill, options) {
-    return chatForm(withLlamaCppFixes(request), prefill, 'native', options.thinkTags);
+    const fixed = withLlamaCppFixes(request);
+    // Nothing to fix or merge: the client's bytes plus the two fields.
+    if (fixed === request && options.raw && !endsWithTwoAssistantTurns(request) && alreadyTrailingAssistant(request, prefill, { bodyExtras: CONTINUE_FINAL_MESSAGE })) {
+      const body = withBodyExtras(options.raw, CONTINUE_FINAL_MESSAGE);
+      if (body) return { body, repeated: prefill.prefix.length > 0 ? prefill.prefix : undefined };
+    }
+    return chatForm(fixed, prefill, 'native', options.thinkTags);
   },
   async prepareCall(context, request, prefill, call, options) {
     const facts = await templateFacts(context, options.thinkTags.open);
@@ -59,9 +65,10 @@ export const llamacpp: Provider = {
     }
     return call;
   },
-  recoverFromError(status, errorText, body) {
+  recoverFromError(status, errorText, sent) {
     // Builds before mid-2025 refuse prefill for thinking models unless thinking is switched off.
     if (status !== 400 || !errorText.includes('incompatible with enable_thinking')) return undefined;
+    const body = jsonBodyOf(sent);
     const current = body.chat_template_kwargs;
     const kwargs = typeof current === 'object' && current !== null ? (current as Record<string, unknown>) : {};
     if (kwargs.enable_thinking === false) return undefined;
@@ -73,9 +80,17 @@ export const llamacpp: Provider = {
  * The chat form of a prefill: the trailing assistant message (two trailing assistant messages, which
  * llama.cpp refuses, merged into one turn), with what may come back repeated.
  */
+const CONTINUE_FINAL_MESSAGE = { continue_final_message: true, add_generation_prompt: false } as const;
+
+/** The last two messages are assistant turns that mergeTrailingAssistantTurns would make one. */
+function endsWithTwoAssistantTurns(request: ChatRequest): boolean {
+  const previous = request.messages[request.messages.length - 2];
+  return previous?.role === 'assistant' && !(Array.isArray(previous.tool_calls) && previous.tool_calls.length > 0);
+}
+
 function chatForm(request: ChatRequest, prefill: Prefill, reasoning: 'native' | 'tags', thinkTags: ThinkTags) {
   const body = withTrailingAssistant(request, prefill, {
-    bodyExtras: { continue_final_message: true, add_generation_prompt: false },
+    bodyExtras: CONTINUE_FINAL_MESSAGE,
     reasoning,
     thinkTags,
   });
@@ -120,11 +135,12 @@ function withLlamaCppFixes(request: ChatRequest): ChatRequest {
  * cannot (no `/apply-template`, several choices asked for): the chat form goes instead.
  */
 async function rawRoute(context: ProviderCallContext, request: ChatRequest, call: UpstreamCall, prefill: Prefill, tags: ThinkTags): Promise<UpstreamCall | undefined> {
-  if (Buffer.isBuffer(call.body) || (typeof request.n === 'number' && request.n > 1)) return undefined;
-  const messages = call.body.messages as Array<Record<string, unknown>>;
+  if (typeof request.n === 'number' && request.n > 1) return undefined;
+  const body = jsonBodyOf(call.body);
+  const messages = body.messages as Array<Record<string, unknown>>;
   const last = messages[messages.length - 1]!;
   const rendered: JsonBody = { messages: messages.slice(0, -1), add_generation_prompt: true };
-  for (const field of ['tools', 'chat_template_kwargs'] as const) if (call.body[field] !== undefined) rendered[field] = call.body[field];
+  for (const field of ['tools', 'chat_template_kwargs'] as const) if (body[field] !== undefined) rendered[field] = body[field];
   const answer = await context.sideRequest('/apply-template', rendered);
   const generationPrompt = (answer.body as { prompt?: unknown } | undefined)?.prompt;
   if (answer.status !== 200 || typeof generationPrompt !== 'string') return undefined;

@@ -1,4 +1,4 @@
-import type { Answer, AnswerChoice, AnswerEvent, FinishReason, ToolCall, ToolCallDelta } from '../../answer/types.js';
+import type { Answer, AnswerChoice, AnswerEvent, ChoiceTextFields, FinishReason, ToolCall, ToolCallDelta } from '../../answer/types.js';
 import { toUsage } from '../../answer/usage.js';
 import type { SseEvent } from '../../sse/parser.js';
 import { SseStreamDecoder } from '../sse-decoder.js';
@@ -86,6 +86,62 @@ export function decodeWholeAnswer(body: unknown): Answer {
   const extra = extraOf(wire, ANSWER_KEYS);
   if (extra) answer.extra = extra;
   return answer;
+}
+
+const CHOICE_KEYS = new Set(['index', 'message', 'logprobs', 'finish_reason']);
+
+/**
+ * The answer plan applied to a whole chat completion in place, when decoding it and encoding it again
+ * for the Chat Completions door would give the same object (see AnswerDecoder.rewriteInPlace): every
+ * field already in the type the decoder keeps (string id and model, numeric created and counters,
+ * assistant messages with string-or-null content, `reasoning_content` as the only reasoning field, no
+ * empty tool-call list, no choice field the door drops). The door's required fields are added:
+ * `message.refusal` and `choices[].logprobs`, null when absent. llama.cpp's answers are of this form.
+ */
+export function rewriteCompletionInPlace(body: unknown, rewrite: (choice: ChoiceTextFields) => void): boolean {
+  if (!body || typeof body !== 'object') return false;
+  const wire = body as Record<string, unknown>;
+  const choices = wire.choices;
+  if (!Array.isArray(choices) || wire.object !== 'chat.completion' || typeof wire.id !== 'string' || typeof wire.model !== 'string' || typeof wire.created !== 'number') return false;
+  if (wire.usage !== undefined && !plainUsage(wire.usage)) return false;
+  for (const choice of choices as unknown[]) if (!plainChoice(choice)) return false;
+  for (const choice of choices as Array<{ message: WireMessage; logprobs?: unknown }>) {
+    const message = choice.message;
+    const text: ChoiceTextFields = { content: message.content as string | null };
+    if (message.reasoning_content !== undefined) text.reasoning = message.reasoning_content as string;
+    rewrite(text);
+    message.content = text.content;
+    if (text.reasoning !== undefined) message.reasoning_content = text.reasoning;
+    else delete message.reasoning_content;
+    message.refusal ??= null;
+    choice.logprobs ??= null;
+  }
+  return true;
+}
+
+function plainChoice(value: unknown): boolean {
+  if (!value || typeof value !== 'object') return false;
+  const choice = value as WireChoice & Record<string, unknown>;
+  for (const key in choice) if (!CHOICE_KEYS.has(key)) return false;
+  const finish = choice.finish_reason;
+  if (typeof choice.index !== 'number' || !(finish === null || (typeof finish === 'string' && finish.length > 0))) return false;
+  const message = choice.message;
+  if (!message || typeof message !== 'object' || message.role !== 'assistant') return false;
+  if (!(typeof message.content === 'string' || message.content === null)) return false;
+  if (message.reasoning !== undefined || !(message.reasoning_content === undefined || typeof message.reasoning_content === 'string')) return false;
+  if (!(message.refusal === undefined || message.refusal === null || typeof message.refusal === 'string')) return false;
+  return message.tool_calls === undefined || (Array.isArray(message.tool_calls) && message.tool_calls.length > 0);
+}
+
+/** Usage as toUsage would give it back: numeric counters that add up, no empty details. */
+function plainUsage(value: unknown): boolean {
+  if (!value || typeof value !== 'object') return false;
+  const usage = value as Record<string, unknown>;
+  const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total } = usage;
+  if (typeof prompt !== 'number' || typeof completion !== 'number' || typeof total !== 'number') return false;
+  if (!Number.isFinite(total) || (total === 0 && prompt + completion !== 0) || Number.isNaN(prompt) || Number.isNaN(completion)) return false;
+  for (const key in usage) if (usage[key] === null || usage[key] === undefined) return false;
+  return true;
 }
 
 /** Decodes an OpenAI chat-completion stream: chunks become events, `[DONE]` ends it. */
@@ -193,5 +249,6 @@ export const openAIChatAnswers: AnswerDecoder = {
   wire: 'openai-chat',
   endsWithTerminator: endsWithDone,
   whole: (body) => decodeWholeAnswer(body),
+  rewriteInPlace: rewriteCompletionInPlace,
   stream: (_request, emit, options) => new OpenAIChatStreamDecoder(emit, options),
 };

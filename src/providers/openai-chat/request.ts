@@ -37,7 +37,8 @@ export function forwardWithoutProxyFields(request: ChatRequest, rewritten: boole
 
 export interface TrailingAssistantOptions {
   messageExtras?: Record<string, unknown>;
-  bodyExtras?: Record<string, unknown>;
+  /** Top-level fields added to the body (a module constant: its bytes are kept for the raw splice). */
+  bodyExtras?: Readonly<Record<string, unknown>>;
   /** How a reasoning prefix travels (see renderPartialTurn); `tags` by default. */
   reasoning?: 'native' | 'tags';
   thinkTags?: ThinkTags;
@@ -72,8 +73,10 @@ export function withTrailingAssistant(request: ChatRequest, prefill: Prefill, op
 export function trailingAssistantPrefill(
   request: ChatRequest,
   prefill: Prefill,
-  options: TrailingAssistantOptions & { mayRepeat?: boolean },
+  options: TrailingAssistantOptions & { mayRepeat?: boolean; raw?: Buffer },
 ): NativePrefillRequest {
+  const bytes = options.raw && alreadyTrailingAssistant(request, prefill, options) ? withBodyExtras(options.raw, options.bodyExtras) : undefined;
+  if (bytes) return { body: bytes, repeated: options.mayRepeat && prefill.prefix.length > 0 ? prefill.prefix : undefined };
   const body = withTrailingAssistant(request, prefill, options);
   const messages = body.messages as Array<{ content?: unknown }>;
   const sent = messages[messages.length - 1]!.content as string;
@@ -84,6 +87,45 @@ export function trailingAssistantPrefill(
     repeated: options.mayRepeat && sent.length > 0 ? sent : undefined,
     thinkingInContent: stillThinking ? { startsInside: true } : undefined,
   };
+}
+
+/**
+ * True when the request is already the body withTrailingAssistant would build, but for `bodyExtras`:
+ * the prefill is the last message, its content the prefix as a string (no reasoning to render), no
+ * proxy-only field anywhere, no message extras, and none of the extra fields set by the client.
+ */
+export function alreadyTrailingAssistant(request: ChatRequest, prefill: Prefill, options: TrailingAssistantOptions): boolean {
+  const messages = request.messages;
+  if (prefill.index !== messages.length - 1 || prefill.reasoning !== undefined || options.messageExtras) return false;
+  const last = messages[prefill.index]!;
+  if (last.content !== prefill.prefix || last.reasoning_content !== undefined) return false;
+  if (options.bodyExtras) for (const key in options.bodyExtras) if ((request as Record<string, unknown>)[key] !== undefined) return false;
+  return !hasProxyOnlyFields(request);
+}
+
+/** The extras of each provider as the bytes that close a body: `,"k":v,…}`. */
+const extrasBytes = new WeakMap<object, Buffer>();
+
+/**
+ * The client's JSON object with `extras` added before its closing brace: what re-serializing the
+ * parsed request with the extras would send, without the parse-to-string round trip on the hot path.
+ * Undefined if the bytes do not end in `}` (they always do: the body parsed as an object).
+ */
+export function withBodyExtras(raw: Buffer, extras: Readonly<Record<string, unknown>> | undefined): Buffer | undefined {
+  let end = raw.length - 1;
+  while (end >= 0 && (raw[end] === 0x20 || raw[end] === 0x0a || raw[end] === 0x0d || raw[end] === 0x09)) end--;
+  if (raw[end] !== 0x7d) return undefined;
+  if (!extras || Object.keys(extras).length === 0) return raw;
+  let tail = extrasBytes.get(extras);
+  if (!tail) {
+    tail = Buffer.from(`,${JSON.stringify(extras).slice(1)}`);
+    extrasBytes.set(extras, tail);
+  }
+  // `{}` has nothing before its brace: no comma then (a chat request never is, but the bytes decide).
+  let previous = end - 1;
+  while (previous >= 0 && (raw[previous] === 0x20 || raw[previous] === 0x0a || raw[previous] === 0x0d || raw[previous] === 0x09)) previous--;
+  if (raw[previous] === 0x7b) return Buffer.concat([raw.subarray(0, end), tail.subarray(1)]);
+  return Buffer.concat([raw.subarray(0, end), tail]);
 }
 
 /**

@@ -46,8 +46,9 @@ describe('the stream path once every choice is settled', () => {
 
   it('passes the rest of the stream byte for byte, without parsing it', async () => {
     const later = unparsable + 'data: {"choices": [{"index": 0, "delta": {"content": " and more"}}]}\n\n' + ': comment\n\ndata: [DONE]\n\n';
-    // Cut right after the event that settles the prefix (the switch happens at an event boundary), or byte by byte.
-    for (const size of [settled.length, 1]) {
+    // Cut right after the event that settles the prefix (the switch happens at an event boundary), byte
+    // by byte, or all in one chunk (the switch then happens inside it).
+    for (const size of [settled.length, 1, settled.length + later.length]) {
       const result = await streamThrough('llamacpp', strip, Buffer.from(settled + later), { pieceSize: size });
       const head = result.text.slice(0, result.text.length - later.length);
       expect(head).toContain('"content":" Paris"');
