@@ -37,6 +37,21 @@ describe('in front of vLLM', () => {
     expect(upstream.requests.at(-1)!.json).not.toHaveProperty('echo');
   });
 
+  it("sends a prefill as the client's own bytes with the two fields added (nothing re-serialized); one with proxy-only fields is rebuilt", async () => {
+    // Spacing and key order a re-serialization would change.
+    const raw = `{ "messages" : ${JSON.stringify(messages, null, 2)},\n  "model": "${MODEL}", "temperature": 0.0 }\n`;
+    const response = await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+    expect(response.status).toBe(200);
+    expect(upstream.requests.at(-1)!.body).toBe(`${raw.trimEnd().slice(0, -1)},"continue_final_message":true,"add_generation_prompt":false}`);
+
+    const marked = `{"model":"${MODEL}","messages":[{"role":"user","content":"Name a river."},{"role":"assistant","content":"The longest river is","prefix":true}]}`;
+    expect((await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: marked })).status).toBe(200);
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.body.startsWith('{"model"')).toBe(true);
+    expect((sent.json!.messages as Array<Record<string, unknown>>).at(-1)).toEqual({ role: 'assistant', content: 'The longest river is' });
+    expect(sent.json).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
+  });
+
   it('reports upstream and proxy time in Server-Timing on whole answers', async () => {
     const { response } = await proxy.client.chat.completions.create({ model: MODEL, messages }).withResponse();
     const timing = response.headers.get('server-timing') ?? '';
