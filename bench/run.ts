@@ -234,6 +234,13 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   };
   row(`CPU µs per request at ${CPU_RATE} req/s, c=32, not streamed`, 'cpu', 0, 'cpu');
   row(`CPU µs per request at ${CPU_RATE} req/s, c=32, streamed`, 'cpuSse', 0, 'cpu');
+  // Paired: each round's ratio to the pipe measured in the same round, then the median. Slow drift
+  // of the shared machine (minutes apart) cancels out of these better than out of medians of totals.
+  const paired = (name: string, key: string) =>
+    median(samples.get(name)!.map((sample, round) => sample[key]! / samples.get('baseline')![round]![key]!));
+  for (const [label, key] of [['not streamed', 'cpu'], ['streamed', 'cpuSse']] as const) {
+    lines.push(`| CPU per request, median of each round's ratio to the pipe, ${label} | ${names.map(() => '').join(' | ')} | ${proxies.map((name) => `${fmt(paired(name, key))}×`).join(' | ')} |`);
+  }
   row('(the rate held, req/s, not streamed)', 'cpuRate', 0, 'ratio');
   row('(the rate held, req/s, streamed)', 'cpuSseRate', 0, 'ratio');
   if (!CPU_ONLY) {
@@ -255,7 +262,8 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
     lines.push('', `| the proxy's own CPU per request (minus the pipe's) | ${label} | now | change |`, '|---|---:|---:|---:|');
     for (const [path, name] of [['prefill, answer piped', 'proxy'], ['prefill, answer rewritten', 'proxy-rewrite']] as const) {
       for (const [mode, key] of [['not streamed', 'cpu'], ['streamed', 'cpuSse']] as const) {
-        const own = (target: string) => med(target, key) - med('baseline', key);
+        // From the paired ratios, in µs at the pipe's median (see above).
+        const own = (target: string) => (paired(target, key) - 1) * med('baseline', key);
         const before = own(`${name}@${label}`);
         const now = own(name);
         lines.push(`| ${path}, ${mode} | ${fmt(before, 0)} µs | ${fmt(now, 0)} µs | ${fmt((100 * (now - before)) / before, 0)}% |`);
