@@ -7,8 +7,9 @@ import { prepare } from '../pipeline/prepare.js';
 /** The request prepared again for a fallback model (routed like any model name). */
 function prepareFallback(context: AppContext, pipelineRequest: PipelineRequest | undefined, model: string) {
   if (!pipelineRequest || !context.router.resolve(model)) return undefined;
-  // The door's own body goes too: a fallback of the door's format gets it as it came (renamed).
-  return prepare(context, { ...pipelineRequest, chat: { ...pipelineRequest.chat, model } }, undefined);
+  // The door's own body goes too: a fallback of the door's format gets it as it came (renamed). The
+  // client's raw bytes do not: they name the model the client asked for, not this one.
+  return prepare(context, { ...pipelineRequest, raw: undefined, chat: { ...pipelineRequest.chat, model } }, undefined);
 }
 
 /** What the pipeline needs of the HTTP exchange and the app, for one request of any door. */

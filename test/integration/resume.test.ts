@@ -202,6 +202,24 @@ describe('fallbacks (models[].fallbacks in the config file)', () => {
     expect((backup.requests[0]!.json!.messages as Array<{ content: string }>).at(-1)!.content).toBe(storyWords(4));
   });
 
+  it("a fallback model without upstream_model gets its own name, not the client's bytes with the first model's", async () => {
+    const backup = await story({ cap: 100 });
+    const dir = mkdtempSync(join(tmpdir(), 'prefill-proxy-'));
+    const file = join(dir, 'config.yaml');
+    const unreachable = `http://127.0.0.1:${await freePort()}/v1`;
+    writeFileSync(
+      file,
+      ['upstreams:', '  primary:', '    provider: vllm', `    url: ${unreachable}`, '    retries: 0', '  backup:', '    provider: vllm', `    url: ${backup.url}/v1`, 'models:', '  - name: story', '    upstream: primary', '    fallbacks: [other-story]', '  - name: other-story', '    upstream: backup'].join('\n'),
+    );
+    proxy = await startProxy({ CONFIG_FILE: file });
+    // A plain request and a prefill: both would otherwise go as the client's bytes.
+    for (const messages of [ask, [...ask, { role: 'assistant' as const, content: 'Once' }]]) {
+      const response = await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'story', messages }) });
+      expect(response.status).toBe(200);
+      expect(backup.requests.at(-1)!.json!.model).toBe('other-story');
+    }
+  });
+
   it('a client error is not retried on a fallback', async () => {
     const primary = await story({ cap: 100 });
     const backup = await story({ cap: 100 });
