@@ -2,19 +2,16 @@
  * Whether JSON text nests arrays and objects deeper than `limit`, read from its bytes (brackets inside
  * strings do not count). Checked at the door on every JSON body: a body may go upstream as the client's
  * own bytes (with a provider's fields added), so a bound that re-serializing once gave by accident
- * (JSON.stringify runs out of stack) must hold without it. One pass, no allocation: about a
- * nanosecond per byte, a small part of what JSON.parse spends on the same bytes.
+ * (JSON.stringify runs out of stack) must hold without it. One pass, no allocation; strings (most of a
+ * chat request) are skipped with the native byte search, so it costs a fraction of JSON.parse.
  */
-export function nestedDeeperThan(bytes: Uint8Array, limit: number): boolean {
+export function nestedDeeperThan(bytes: Buffer, limit: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
-    if (inString) {
-      if (byte === 0x5c) i++; // a backslash escapes the next byte (\" or \\)
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
+    if (byte === 0x22) {
+      i = stringEnd(bytes, i);
+      if (i === -1) return false; // unterminated: JSON.parse says what is wrong
     } else if (byte === 0x5b || byte === 0x7b) {
       if (++depth > limit) return true;
     } else if (byte === 0x5d || byte === 0x7d) {
@@ -22,4 +19,17 @@ export function nestedDeeperThan(bytes: Uint8Array, limit: number): boolean {
     }
   }
   return false;
+}
+
+/** The index of the quote that closes the string opened at `open`, or -1. */
+function stringEnd(bytes: Buffer, open: number): number {
+  let quote = bytes.indexOf(0x22, open + 1);
+  while (quote !== -1) {
+    // Escaped when an odd number of backslashes stand before it.
+    let backslashes = 0;
+    while (bytes[quote - 1 - backslashes] === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    quote = bytes.indexOf(0x22, quote + 1);
+  }
+  return -1;
 }

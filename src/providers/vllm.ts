@@ -1,5 +1,5 @@
 import type { Provider, ProviderId } from './types.js';
-import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
+import { CONTINUE_FINAL_MESSAGE, OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js';
 
 /**
  * vLLM, and the servers that copied its chat-template parameters (SGLang, TGI, TabbyAPI):
@@ -7,8 +7,6 @@ import { OPENAI_STYLE, trailingAssistantPrefill } from './openai-chat/request.js
  * `add_generation_prompt: false` (vLLM's default is true, and both true is a 400). The prefix is not
  * repeated unless `echo` is sent, which the proxy never forwards (it implements `echo` itself).
  */
-const CONTINUE_FINAL_MESSAGE = { continue_final_message: true, add_generation_prompt: false } as const;
-
 function vllmLike(id: ProviderId): Provider {
   return {
     ...OPENAI_STYLE,

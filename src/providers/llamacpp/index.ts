@@ -2,7 +2,7 @@ import type { ChatRequest } from '../../chat/schema.js';
 import type { Prefill } from '../../prefill/detect.js';
 import type { ThinkTags } from '../../prefill/reasoning.js';
 import { jsonBodyOf, type JsonBody, type Provider, type ProviderCallContext, type UpstreamCall } from '../types.js';
-import { OPENAI_STYLE, alreadyTrailingAssistant, mergeTrailingAssistantTurns, withBodyExtras, withTrailingAssistant } from '../openai-chat/request.js';
+import { CONTINUE_FINAL_MESSAGE, OPENAI_STYLE, asClientBytes, mergeTrailingAssistantTurns, withTrailingAssistant } from '../openai-chat/request.js';
 import { completionAnswers, completionBody } from './completion.js';
 import { templateFacts } from './template.js';
 
@@ -37,11 +37,8 @@ export const llamacpp: Provider = {
   prefillRequest(request, prefill, options) {
     const fixed = withLlamaCppFixes(request);
     // Nothing to fix or merge: the client's bytes plus the two fields.
-    if (fixed === request && options.raw && !endsWithTwoAssistantTurns(request) && alreadyTrailingAssistant(request, prefill, { bodyExtras: CONTINUE_FINAL_MESSAGE })) {
-      const body = withBodyExtras(options.raw, CONTINUE_FINAL_MESSAGE);
-      if (body) return { body, repeated: prefill.prefix.length > 0 ? prefill.prefix : undefined };
-    }
-    return chatForm(fixed, prefill, 'native', options.thinkTags);
+    const asSent = fixed === request && !endsWithTwoAssistantTurns(request) ? asClientBytes(request, prefill, { raw: options.raw, bodyExtras: CONTINUE_FINAL_MESSAGE, mayRepeat: true }) : undefined;
+    return asSent ?? chatForm(fixed, prefill, 'native', options.thinkTags);
   },
   async prepareCall(context, request, prefill, call, options) {
     const facts = await templateFacts(context, options.thinkTags.open);
@@ -76,18 +73,16 @@ export const llamacpp: Provider = {
   },
 };
 
-/**
- * The chat form of a prefill: the trailing assistant message (two trailing assistant messages, which
- * llama.cpp refuses, merged into one turn), with what may come back repeated.
- */
-const CONTINUE_FINAL_MESSAGE = { continue_final_message: true, add_generation_prompt: false } as const;
-
 /** The last two messages are assistant turns that mergeTrailingAssistantTurns would make one. */
 function endsWithTwoAssistantTurns(request: ChatRequest): boolean {
   const previous = request.messages[request.messages.length - 2];
   return previous?.role === 'assistant' && !(Array.isArray(previous.tool_calls) && previous.tool_calls.length > 0);
 }
 
+/**
+ * The chat form of a prefill: the trailing assistant message (two trailing assistant messages, which
+ * llama.cpp refuses, merged into one turn), with what may come back repeated.
+ */
 function chatForm(request: ChatRequest, prefill: Prefill, reasoning: 'native' | 'tags', thinkTags: ThinkTags) {
   const body = withTrailingAssistant(request, prefill, {
     bodyExtras: CONTINUE_FINAL_MESSAGE,

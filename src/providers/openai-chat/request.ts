@@ -75,8 +75,8 @@ export function trailingAssistantPrefill(
   prefill: Prefill,
   options: TrailingAssistantOptions & { mayRepeat?: boolean; raw?: Buffer },
 ): NativePrefillRequest {
-  const bytes = options.raw && alreadyTrailingAssistant(request, prefill, options) ? withBodyExtras(options.raw, options.bodyExtras) : undefined;
-  if (bytes) return { body: bytes, repeated: options.mayRepeat && prefill.prefix.length > 0 ? prefill.prefix : undefined };
+  const asSent = asClientBytes(request, prefill, options);
+  if (asSent) return asSent;
   const body = withTrailingAssistant(request, prefill, options);
   const messages = body.messages as Array<{ content?: unknown }>;
   const sent = messages[messages.length - 1]!.content as string;
@@ -87,6 +87,26 @@ export function trailingAssistantPrefill(
     repeated: options.mayRepeat && sent.length > 0 ? sent : undefined,
     thinkingInContent: stillThinking ? { startsInside: true } : undefined,
   };
+}
+
+/**
+ * vLLM's chat-template parameters for a prefill, which llama.cpp copied: the last assistant message
+ * rendered open-ended, without a new generation prompt after it.
+ */
+export const CONTINUE_FINAL_MESSAGE = { continue_final_message: true, add_generation_prompt: false } as const;
+
+/**
+ * The prefill as the client's own bytes with `bodyExtras` added, when the request needs nothing else
+ * (see alreadyTrailingAssistant); undefined when it must be built (withTrailingAssistant).
+ */
+export function asClientBytes(
+  request: ChatRequest,
+  prefill: Prefill,
+  options: TrailingAssistantOptions & { mayRepeat?: boolean; raw?: Buffer },
+): NativePrefillRequest | undefined {
+  if (!options.raw || !alreadyTrailingAssistant(request, prefill, options)) return undefined;
+  const body = withBodyExtras(options.raw, options.bodyExtras);
+  return body && { body, repeated: options.mayRepeat && prefill.prefix.length > 0 ? prefill.prefix : undefined };
 }
 
 /**

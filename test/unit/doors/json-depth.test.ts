@@ -18,6 +18,12 @@ describe('nestedDeeperThan', () => {
     expect(nestedDeeperThan(Buffer.from(`{"a":"x\\\\","b":[[[]]]}`), 3)).toBe(true);
   });
 
+  it('an unterminated string ends the scan (JSON.parse names the error), runs of backslashes count by parity', () => {
+    expect(nestedDeeperThan(Buffer.from('{"a":"[[[[[['), 2)).toBe(false);
+    expect(nestedDeeperThan(Buffer.from('{"a":"\\\\\\"[[[[","b":1}'), 2)).toBe(false);
+    expect(nestedDeeperThan(Buffer.from('{"a":"\\\\\\\\","b":[[[]]]}'), 3)).toBe(true);
+  });
+
   it('siblings do not add up', () => {
     expect(nestedDeeperThan(Buffer.from(`[${'[],'.repeat(1000)}[]]`), 2)).toBe(false);
   });
