@@ -5,7 +5,7 @@
  */
 const LAYERS = [
   // 0: the vocabulary everything shares
-  ['^src/errors\\.ts$', '^src/sse/', '^src/answer/', '^src/chat/'],
+  ['^src/errors\\.ts$', '^src/sse/', '^src/answer/', '^src/chat/', '^src/json/'],
   // 1: the prefill contract itself
   ['^src/prefill/'],
   // 2: upstream dialects, HTTP to upstreams, metrics, client keys

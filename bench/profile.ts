@@ -6,8 +6,9 @@
  *   npm run bench:profile               (BENCH_PROFILE_SECONDS=10 BENCH_CPU_RATE=1500)
  *   npm run bench:profile -- --write    also writes the summary into bench/RESULTS.md
  *   BENCH_PROFILE_DIR=/other/checkout BENCH_PATHS=piped npx tsx bench/profile.ts   profiles another build
+ *   BENCH_PROFILE_KEEP=/some/folder     keeps the raw .cpuprofile files there
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CPU_RATE, atFixedRate, root, startService, type Service } from './services.js';
@@ -20,6 +21,8 @@ const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolea
 const ONLY = process.env.BENCH_PATHS;
 /** Another checkout whose build (its dist/, built) is profiled instead of this one's, to compare. */
 const DIR = process.env.BENCH_PROFILE_DIR;
+/** A folder to keep the raw .cpuprofile files in (to open in Chrome's DevTools). */
+const KEEP = process.env.BENCH_PROFILE_KEEP;
 
 interface ProfileNode {
   id: number;
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
       const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
       if (!file) throw new Error(`no profile written in ${dir}`);
       const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+      if (KEEP) copyFileSync(join(dir, file), join(KEEP, `${path.provider}${path.stream ? '-streamed' : ''}.cpuprofile`));
       rmSync(dir, { recursive: true, force: true });
       const requests = Math.round(measured.rate * SECONDS);
       sections.push(`### ${path.name}\n\n${measured.usPerRequest.toFixed(0)} µs CPU per request at ${measured.rate.toFixed(0)} req/s (from /proc, profiler on).\n\n${summarise(profile, window, requests)}`);

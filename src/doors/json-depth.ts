@@ -1,3 +1,5 @@
+import { jsonStringEnd } from '../json/string-end.js';
+
 /**
  * Whether JSON text nests arrays and objects deeper than `limit`, read from its bytes (brackets inside
  * strings do not count). Checked at the door on every JSON body: a body may go upstream as the client's
@@ -10,7 +12,7 @@ export function nestedDeeperThan(bytes: Buffer, limit: number): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
     if (byte === 0x22) {
-      i = stringEnd(bytes, i);
+      i = jsonStringEnd(bytes, i);
       if (i === -1) return false; // unterminated: JSON.parse says what is wrong
     } else if (byte === 0x5b || byte === 0x7b) {
       if (++depth > limit) return true;
@@ -19,17 +21,4 @@ export function nestedDeeperThan(bytes: Buffer, limit: number): boolean {
     }
   }
   return false;
-}
-
-/** The index of the quote that closes the string opened at `open`, or -1. */
-function stringEnd(bytes: Buffer, open: number): number {
-  let quote = bytes.indexOf(0x22, open + 1);
-  while (quote !== -1) {
-    // Escaped when an odd number of backslashes stand before it.
-    let backslashes = 0;
-    while (bytes[quote - 1 - backslashes] === 0x5c) backslashes++;
-    if (backslashes % 2 === 0) return quote;
-    quote = bytes.indexOf(0x22, quote + 1);
-  }
-  return -1;
 }

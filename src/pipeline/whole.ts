@@ -47,9 +47,11 @@ export async function runWhole(run: RouteRun, door: Door): Promise<PipelineResul
   const raw = await readAnswerOrAgain(run, first, exchange);
   call.telemetry.upstreamMs += performance.now() - started;
   const answerPlan = plan.answer;
-  if (sameWire && onlyStripsRepeat(answerPlan) && conformant(raw) && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
-    // The only possible change was stripping a repeat that is not there: the bytes go as they came.
-    return { kind: 'bytes', status: response.statusCode, headers, body: raw, length: raw.length, prefill };
+  if (sameWire && answers.asDoorBytes && onlyStripsRepeat(answerPlan) && cannotHoldRepeat(raw, answerPlan.repeated.text, answerPlan.repeated)) {
+    // The only possible change was stripping a repeat that is not there: the bytes go as they came,
+    // with at most the door's required fields written in (no decoding, no re-serializing).
+    const body = answers.asDoorBytes(raw);
+    if (body) return { kind: 'bytes', status: response.statusCode, headers, body, length: body.length, prefill };
   }
   const parsed = parseAnswer(call, raw);
   delete headers['content-encoding'];
@@ -83,18 +85,6 @@ function notAnAnswer(call: CallContext, message: string) {
   const error = invalidUpstreamResponse(message);
   call.telemetry.upstreamFailed(error);
   return error;
-}
-
-const REFUSAL = Buffer.from('"refusal"');
-const LOGPROBS = Buffer.from('"logprobs"');
-
-/**
- * A prefill's answer leaves the proxy valid against OpenAI's schema (`message.refusal` and
- * `choices[].logprobs` are required, nullable): an upstream answer without them (llama.cpp's,
- * Mistral's) is re-encoded, which adds them.
- */
-function conformant(raw: Buffer): boolean {
-  return raw.includes(REFUSAL) && raw.includes(LOGPROBS);
 }
 
 const NOT_AN_ANSWER = "The upstream answered with a body that is not a valid answer (not JSON, or not its API's shape).";

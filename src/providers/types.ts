@@ -141,6 +141,12 @@ export interface AnswerDecoder {
    * instead of decoded and encoded; false, with nothing changed, when it is not.
    */
   rewriteInPlace?(body: unknown, rewrite: (choice: ChoiceTextFields) => void): boolean;
+  /**
+   * For a wire that is also a door's: a whole answer whose text needs no change, as that door must send
+   * it (the bytes themselves, or with the fields the door always writes added), read from its bytes
+   * without decoding it; undefined when its bytes are not of the expected shape (it is then decoded).
+   */
+  asDoorBytes?(raw: Buffer): Buffer | undefined;
   /** A decoder for one streamed answer; events go to `emit` in order. */
   stream(request: ChatRequest, emit: (event: AnswerEvent) => void, options: DecoderOptions): StreamDecoder;
 }

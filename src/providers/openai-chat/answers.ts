@@ -2,6 +2,7 @@ import type { Answer, AnswerChoice, AnswerEvent, ChoiceTextFields, FinishReason,
 import { toUsage } from '../../answer/usage.js';
 import type { SseEvent } from '../../sse/parser.js';
 import { SseStreamDecoder } from '../sse-decoder.js';
+import { withRequiredNulls } from './required-nulls.js';
 import type { AnswerDecoder } from '../types.js';
 
 /**
@@ -234,15 +235,23 @@ function upstreamStreamError(error: Record<string, unknown>): AnswerEvent {
   };
 }
 
-const DONE_LF = Buffer.from('data: [DONE]\n\n');
-const DONE_CRLF = Buffer.from('data: [DONE]\r\n\r\n');
+const DONE = Buffer.from('data: [DONE]');
 
-/** The stream's last event is `data: [DONE]`. */
+/** The stream's last event is `data: [DONE]` (each line ending in LF or CR LF). */
 export function endsWithDone(bytes: Buffer): boolean {
-  // Compared in place: this runs on every chunk of a passed-through stream, and must not allocate.
-  const n = bytes.length;
-  if (n >= DONE_LF.length && bytes.compare(DONE_LF, 0, DONE_LF.length, n - DONE_LF.length, n) === 0) return true;
-  return n >= DONE_CRLF.length && bytes.compare(DONE_CRLF, 0, DONE_CRLF.length, n - DONE_CRLF.length, n) === 0;
+  // Compared byte by byte in place: this runs on every chunk of a passed-through stream, and must
+  // neither allocate nor call into native code (two native compares per chunk showed in the profile).
+  let end = bytes.length;
+  // The blank line's end, then the data line's: each LF or CR LF.
+  for (let line = 0; line < 2; line++) {
+    if (bytes[end - 1] !== 0x0a) return false;
+    end -= bytes[end - 2] === 0x0d ? 2 : 1;
+  }
+  const start = end - DONE.length;
+  // At a line's start (or the chunk's: what came before is not known here).
+  if (start < 0 || (start > 0 && bytes[start - 1] !== 0x0a && bytes[start - 1] !== 0x0d)) return false;
+  for (let i = 0; i < DONE.length; i++) if (bytes[start + i] !== DONE[i]) return false;
+  return true;
 }
 
 export const openAIChatAnswers: AnswerDecoder = {
@@ -250,5 +259,6 @@ export const openAIChatAnswers: AnswerDecoder = {
   endsWithTerminator: endsWithDone,
   whole: (body) => decodeWholeAnswer(body),
   rewriteInPlace: rewriteCompletionInPlace,
+  asDoorBytes: withRequiredNulls,
   stream: (_request, emit, options) => new OpenAIChatStreamDecoder(emit, options),
 };

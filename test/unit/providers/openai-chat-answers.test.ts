@@ -5,6 +5,7 @@ import { encodeChatCompletion } from '../../../src/doors/chat/encode.js';
 import type { AnswerPlan } from '../../../src/prefill/answer-plan.js';
 import { rewriteAnswer, rewriteChoiceText } from '../../../src/pipeline/rewrite.js';
 import { decodeWholeAnswer, rewriteCompletionInPlace } from '../../../src/providers/openai-chat/answers.js';
+import { withRequiredNulls } from '../../../src/providers/openai-chat/required-nulls.js';
 
 /**
  * A whole Chat Completions answer already in the door's own form is rewritten in place and
@@ -93,6 +94,81 @@ describe('rewriteCompletionInPlace', () => {
       const copy = structuredClone(body);
       expect(rewriteCompletionInPlace(copy, () => undefined)).toBe(false);
       expect(copy).toEqual(body);
+    });
+  }
+});
+
+/**
+ * A whole answer whose text needs no change gets the door's required fields written into its bytes
+ * (withRequiredNulls): it must read as the in-place route's JSON, which is the decoded-and-encoded one.
+ */
+describe('withRequiredNulls', () => {
+  const noChange: AnswerPlan = { kind: 'native', manyChoices: false, prefix: 'zzz', echo: false, repeated: { text: 'zzz', skipLeadingWhitespace: false } };
+  const viaBytes = (body: unknown) => {
+    const out = withRequiredNulls(Buffer.from(JSON.stringify(body)));
+    return out === undefined ? undefined : (JSON.parse(out.toString('utf8')) as unknown);
+  };
+  const inPlace = (body: Record<string, unknown>) => bothWays(body, noChange).inPlace;
+
+  for (const [name, body] of recorded) {
+    it(`${name}: the same JSON as rewritten in place`, () => {
+      expect(viaBytes(body)).toEqual(inPlace(body));
+      // Recorded as llama.cpp sent them, bytes and spacing included.
+      const bytes = readFileSync(join(REAL, name), 'utf8').trim();
+      expect(JSON.parse(withRequiredNulls(Buffer.from(bytes))!.toString('utf8'))).toEqual(inPlace(body));
+    });
+  }
+
+  it('several choices, tool calls, nested objects and a message that has its refusal', () => {
+    const body = {
+      ...base,
+      choices: [
+        { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'message', arguments: '{"refusal":1}' } }] }, finish_reason: 'tool_calls' },
+        { index: 1, message: { role: 'assistant', content: 'a "message": {', refusal: null }, logprobs: { content: [{ token: 'a', logprob: 0, bytes: [97], top_logprobs: [] }] }, finish_reason: 'stop' },
+      ],
+      timings: { message: { refusal: 1 }, logprobs: [1, { choices: [] }] },
+    };
+    expect(viaBytes(body)).toEqual(inPlace(body));
+  });
+
+  it('gives the bytes themselves when nothing is missing', () => {
+    const raw = Buffer.from(JSON.stringify({ ...base, choices: [{ index: 0, message: { role: 'assistant', content: 'x', refusal: null }, logprobs: null, finish_reason: 'stop' }] }));
+    expect(withRequiredNulls(raw)).toBe(raw);
+  });
+
+  it('whitespace anywhere, and quotes and backslashes in strings, read right', () => {
+    const raw = Buffer.from(' {\n "id" : "a\\\\" , "choices" :\t[ { "message" : { "content" : "\\"}]" } , "index":0 } ] }\n');
+    const out = withRequiredNulls(raw)!;
+    expect(JSON.parse(out.toString('utf8'))).toEqual({ id: 'a\\', choices: [{ logprobs: null, message: { refusal: null, content: '"}]' }, index: 0 }] });
+  });
+
+  it('a key written with escapes keeps its own value (the one added comes first)', () => {
+    const raw = Buffer.from('{"choices":[{"message":{"content":"x","refus\\u0061l":"no"},"logprob\\u0073":{"content":[]}}]}');
+    expect(JSON.parse(withRequiredNulls(raw)!.toString('utf8'))).toEqual({ choices: [{ message: { content: 'x', refusal: 'no' }, logprobs: { content: [] } }] });
+  });
+
+  const notRead: Array<[string, string]> = [
+    ['not JSON', 'Internal Server Error'],
+    ['an array', '[{"choices":[]}]'],
+    ['cut short', '{"choices":[{"message":{"content":"x"}}]'],
+    ['an unclosed string', '{"choices":[{"message":{"content":"x}}]}'],
+    ['something after the end', '{"choices":[{"message":{"content":"x"}}]} {}'],
+    ['something before the start', 'x{"choices":[{"message":{"content":"x"}}]}'],
+    ['too many closing brackets', '{"choices":[{"message":{"content":"x"}}]}}'],
+    ['no choices', '{"id":"a"}'],
+    ['choices not an array', '{"choices":{"message":{}}}'],
+    ['a choice that is not an object', '{"choices":["x"]}'],
+    ['a choice that is a number', '{"choices":[1]}'],
+    ['a null among the choices', '{"choices":[{"message":{"content":"x"}},null]}'],
+    ['a choice without a message', '{"choices":[{"index":0,"delta":{"content":"x"}}]}'],
+    ['a message that is not an object', '{"choices":[{"message":"x"}]}'],
+    ['an empty message', '{"choices":[{"message":{ }}]}'],
+    ['two messages in a choice', '{"choices":[{"message":{"content":"x"},"message":{"content":"y"}}]}'],
+    ['two choices lists', '{"choices":[],"choices":[]}'],
+  ];
+  for (const [name, text] of notRead) {
+    it(`${name}: not read (decoded instead)`, () => {
+      expect(withRequiredNulls(Buffer.from(text))).toBeUndefined();
     });
   }
 });

@@ -17,6 +17,13 @@ describe('stream terminators, looked for in place', () => {
     expect(ends(openAIChatAnswers, 'data: {"choices":[]}\n\ndata: [DONE]\n\n')).toBe(true);
     expect(ends(openAIChatAnswers, 'data: {"choices":[]}\r\n\r\ndata: [DONE]\r\n\r\n')).toBe(true);
     expect(ends(openAIChatAnswers, 'data: [DONE]\n\n')).toBe(true);
+    expect(ends(openAIChatAnswers, 'data: [DONE]\r\n\n')).toBe(true);
+    expect(ends(openAIChatAnswers, 'data: [DONE]\n\r\n')).toBe(true);
+    expect(ends(openAIChatAnswers, 'data: [DONE]\n')).toBe(false);
+    expect(ends(openAIChatAnswers, 'data: [DONE]\n\n\n')).toBe(false);
+    expect(ends(openAIChatAnswers, 'data: [DONE] \n\n')).toBe(false);
+    expect(ends(openAIChatAnswers, 'xdata: [DONE]\n\n')).toBe(false);
+    expect(ends(openAIChatAnswers, 'ata: [DONE]\n\n')).toBe(false);
     expect(ends(openAIChatAnswers, 'data: [DONE]\n\ndata: {"choices":[]}\n\n')).toBe(false);
     expect(ends(openAIChatAnswers, 'NE]\n\n')).toBe(false);
     expect(ends(openAIChatAnswers, '')).toBe(false);
