@@ -8,7 +8,7 @@ export interface SseEvent {
 /**
  * An incremental Server-Sent Events parser (WHATWG HTML §9.2.6): LF, CRLF and CR line endings, a CRLF
  * split across chunks, comments (`:` lines, which OpenRouter sends as keep-alives), multi-line data and
- * named events. Only the new chunk is scanned for line ends, so a long stream costs linear time.
+ * named events. Only the new chunk is searched for line ends, so a long stream costs linear time.
  */
 export class SseParser {
   private partialLine = '';
@@ -37,13 +37,15 @@ export class SseParser {
       this.skipNextLf = false;
       if (chunk.charCodeAt(0) === 10) start = 1;
     }
-    for (let i = start; i < chunk.length; i++) {
-      const code = chunk.charCodeAt(i);
-      if (code !== 10 && code !== 13) continue;
+    // Line ends found with the native string search (a chunk is mostly long data lines); CR is rare.
+    let nextLf = chunk.indexOf('\n', start);
+    let nextCr = chunk.indexOf('\r', start);
+    while (nextLf !== -1 || nextCr !== -1) {
+      let i = nextCr === -1 || (nextLf !== -1 && nextLf < nextCr) ? nextLf : nextCr;
       const piece = chunk.slice(start, i);
       const line = this.partialLine.length > 0 ? this.partialLine + piece : piece;
       this.partialLine = '';
-      if (code === 13) {
+      if (i === nextCr) {
         if (i + 1 < chunk.length) {
           if (chunk.charCodeAt(i + 1) === 10) i++;
         } else {
@@ -53,6 +55,8 @@ export class SseParser {
       start = i + 1;
       this.line(line);
       if (this.overflowed) return;
+      if (nextLf !== -1 && nextLf < start) nextLf = chunk.indexOf('\n', start);
+      if (nextCr !== -1 && nextCr < start) nextCr = chunk.indexOf('\r', start);
     }
     if (start < chunk.length) {
       this.partialLine += chunk.slice(start);

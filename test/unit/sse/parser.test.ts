@@ -50,4 +50,54 @@ describe('SseParser', () => {
   it('drops an unterminated event at the end, as the spec says', () => {
     expect(parse(['data: complete\n\ndata: cut off'])).toEqual([{ event: undefined, data: 'complete' }]);
   });
+
+  it('agrees with the spec read line by line, on random streams cut at random (LF, CR, CRLF mixed)', () => {
+    // The reference: the whole text split into lines at once, events dispatched at blank lines.
+    const reference = (text: string): SseEvent[] => {
+      const events: SseEvent[] = [];
+      let data: string[] = [];
+      let name: string | undefined;
+      const lines = text.split(/\r\n|\r|\n/);
+      lines.pop(); // after the last line end: an unterminated line, dropped at the end
+      for (const line of lines) {
+        if (line === '') {
+          if (data.length > 0) events.push({ event: name, data: data.join('\n') });
+          data = [];
+          name = undefined;
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') data.push(value);
+        else if (field === 'event') name = value;
+      }
+      return events;
+    };
+    // mulberry32: seeded, so a failure can be replayed.
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    const ends = ['\n', '\r', '\r\n'];
+    const lines = ['data: {"a":"b c"}', 'data:x', 'event: e', ': ping', 'data', 'id: 1', 'data: é ü 😀', ''];
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      for (let k = random(12) + 1; k > 0; k--) text += lines[random(lines.length)]! + ends[random(3)]!;
+      const cuts = [...new Set(Array.from({ length: random(5) }, () => random(text.length + 1)))].sort((a, b) => a - b);
+      const pieces: string[] = [];
+      let from = 0;
+      for (const cut of cuts) {
+        pieces.push(text.slice(from, cut));
+        from = cut;
+      }
+      pieces.push(text.slice(from));
+      expect(parse(pieces), JSON.stringify(pieces)).toEqual(reference(text));
+    }
+  });
 });
