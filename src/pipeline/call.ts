@@ -81,7 +81,8 @@ async function send(context: CallContext, chat: ChatRequest, prefill: Prefill | 
   const { provider, telemetry } = context;
   let plan = planned;
   if (provider.prepareCall && prefill && plan.answer.kind === 'native') {
-    plan = await provider.prepareCall(providerContext(context), chat, prefill, plan, { thinkTags: context.settings.thinkTags });
+    const prepared = provider.prepareCall(providerContext(context), chat, prefill, plan, { thinkTags: context.settings.thinkTags });
+    plan = prepared instanceof Promise ? await prepared : prepared;
   }
   let response = await attempt(context, plan);
   if (response.statusCode < 400) return { plan, response: checked(context, response, plan) };

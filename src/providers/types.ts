@@ -185,9 +185,10 @@ export interface Provider {
   forwardRequest(request: ChatRequest, rewritten: boolean): UpstreamBody | undefined;
   /**
    * An asynchronous last look at a native prefill call before it is sent, for what depends on the
-   * server rather than the request (llama.cpp: what its chat template renders). Returns the call to send.
+   * server rather than the request (llama.cpp: what its chat template renders). Returns the call to send:
+   * at once when what it needs is already known (the usual case: no promise per request), else a promise.
    */
-  prepareCall?(context: ProviderCallContext, request: ChatRequest, prefill: Prefill, call: UpstreamCall, options: PrefillOptions): Promise<UpstreamCall>;
+  prepareCall?(context: ProviderCallContext, request: ChatRequest, prefill: Prefill, call: UpstreamCall, options: PrefillOptions): UpstreamCall | Promise<UpstreamCall>;
   /** What to do after an upstream error on a native prefill request; undefined passes the error on. */
   recoverFromError?(status: number, errorText: string, body: JsonBody): ErrorRecovery | undefined;
   /**

@@ -4,7 +4,7 @@ import type { ThinkTags } from '../../prefill/reasoning.js';
 import { jsonBodyOf, type JsonBody, type Provider, type ProviderCallContext, type UpstreamCall } from '../types.js';
 import { CONTINUE_FINAL_MESSAGE, OPENAI_STYLE, asClientBytes, mergeTrailingAssistantTurns, withTrailingAssistant } from '../openai-chat/request.js';
 import { completionAnswers, completionBody } from './completion.js';
-import { templateFacts } from './template.js';
+import { knownTemplateFacts, templateFacts, type TemplateFacts } from './template.js';
 
 /**
  * llama.cpp's `llama-server`.
@@ -40,27 +40,11 @@ export const llamacpp: Provider = {
     const asSent = fixed === request && !endsWithTwoAssistantTurns(request) ? asClientBytes(request, prefill, { raw: options.raw, bodyExtras: CONTINUE_FINAL_MESSAGE, mayRepeat: true }) : undefined;
     return asSent ?? chatForm(fixed, prefill, 'native', options.thinkTags);
   },
-  async prepareCall(context, request, prefill, call, options) {
-    const facts = await templateFacts(context, options.thinkTags.open);
-    if (!facts) return call;
-    const closedWithoutAnswer = prefill.reasoning !== undefined && prefill.continues === 'content' && prefill.prefix.length === 0;
-    if (!facts.continuesFinal || (facts.thinking && (!facts.rendersReasoning || closedWithoutAnswer))) {
-      return (await rawRoute(context, request, call, prefill, options.thinkTags)) ?? call;
-    }
-    if (!facts.rendersReasoning && prefill.reasoning !== undefined) {
-      // A template without reasoning: the thinking goes in the content, in the model's tags.
-      const tagged = chatForm(withLlamaCppFixes(request), prefill, 'tags', options.thinkTags);
-      return {
-        ...call,
-        body: tagged.body,
-        answer: {
-          ...call.answer,
-          repeated: tagged.repeated ? { text: tagged.repeated, skipLeadingWhitespace: false } : undefined,
-          thinkingInContent: tagged.thinkingInContent ? { tags: options.thinkTags, ...tagged.thinkingInContent } : undefined,
-        },
-      };
-    }
-    return call;
+  prepareCall(context, request, prefill, call, options) {
+    // Known after the first call: decided without a promise (this runs on every llama.cpp prefill).
+    const known = knownTemplateFacts(context);
+    if (known) return forTemplate(known.facts, context, request, prefill, call, options);
+    return templateFacts(context, options.thinkTags.open).then((facts) => forTemplate(facts, context, request, prefill, call, options));
   },
   recoverFromError(status, errorText, sent) {
     // Builds before mid-2025 refuse prefill for thinking models unless thinking is switched off.
@@ -72,6 +56,29 @@ export const llamacpp: Provider = {
     return { retryBody: { ...body, chat_template_kwargs: { ...kwargs, enable_thinking: false } } };
   },
 };
+
+/** The call as this server's template needs it (facts undefined: no `/apply-template`, sent as planned). */
+function forTemplate(facts: TemplateFacts | undefined, context: ProviderCallContext, request: ChatRequest, prefill: Prefill, call: UpstreamCall, options: { thinkTags: ThinkTags }): UpstreamCall | Promise<UpstreamCall> {
+  if (!facts) return call;
+  const closedWithoutAnswer = prefill.reasoning !== undefined && prefill.continues === 'content' && prefill.prefix.length === 0;
+  if (!facts.continuesFinal || (facts.thinking && (!facts.rendersReasoning || closedWithoutAnswer))) {
+    return rawRoute(context, request, call, prefill, options.thinkTags).then((raw) => raw ?? call);
+  }
+  if (!facts.rendersReasoning && prefill.reasoning !== undefined) {
+    // A template without reasoning: the thinking goes in the content, in the model's tags.
+    const tagged = chatForm(withLlamaCppFixes(request), prefill, 'tags', options.thinkTags);
+    return {
+      ...call,
+      body: tagged.body,
+      answer: {
+        ...call.answer,
+        repeated: tagged.repeated ? { text: tagged.repeated, skipLeadingWhitespace: false } : undefined,
+        thinkingInContent: tagged.thinkingInContent ? { tags: options.thinkTags, ...tagged.thinkingInContent } : undefined,
+      },
+    };
+  }
+  return call;
+}
 
 /** The last two messages are assistant turns that mergeTrailingAssistantTurns would make one. */
 function endsWithTwoAssistantTurns(request: ChatRequest): boolean {

@@ -21,9 +21,14 @@ const REASONING_MARK = 'prefillproxyreasoningprobe';
 const CONTENT_MARK = 'prefillproxycontentprobe';
 const MEMORY_KEY = 'llamacpp:template';
 
+/** The template's facts as remembered (`facts` undefined: the server has no `/apply-template`); undefined when not known yet. */
+export function knownTemplateFacts(context: ProviderCallContext): { facts: TemplateFacts | undefined } | undefined {
+  return context.memory.get(MEMORY_KEY) as { facts: TemplateFacts | undefined } | undefined;
+}
+
 /** The template's facts, probed or remembered; undefined when the server has no `/apply-template`. */
 export async function templateFacts(context: ProviderCallContext, openTag: string): Promise<TemplateFacts | undefined> {
-  const known = context.memory.get(MEMORY_KEY) as { facts: TemplateFacts | undefined } | undefined;
+  const known = knownTemplateFacts(context);
   if (known) return known.facts;
   const probe: JsonBody = {
     messages: [
