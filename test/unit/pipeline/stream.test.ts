@@ -19,6 +19,26 @@ describe('the stream path over recorded llama.cpp streams', () => {
     }
   });
 
+  it('usage on llama.cpp\'s finish chunk, after the stream passes untouched, becomes the door\'s own final chunk (asked for or not)', async () => {
+    // Recorded from the real b5640 server: its finish chunk carries usage and timings.
+    const bytes = fixture('llamacpp/real/b5640/content-prefill.stream-usage.sse');
+    const once: AnswerPlan = { kind: 'native', prefix: 'Once upon a time', echo: false, repeated: { text: 'Once upon a time', skipLeadingWhitespace: false } };
+    for (const size of [1, 7, 64, bytes.length]) {
+      for (const includeUsage of [true, false]) {
+        const result = await streamThrough('llamacpp', once, bytes, { pieceSize: size, includeUsage });
+        expect(result.done).toBe(true);
+        const withUsage = result.events.filter((data) => data.includes('"usage"'));
+        if (!includeUsage) {
+          expect(withUsage).toEqual([]);
+          continue;
+        }
+        expect(withUsage).toHaveLength(1);
+        expect(result.events.at(-2)).toBe(withUsage[0]);
+        expect(JSON.parse(withUsage[0]!)).toMatchObject({ choices: [], usage: { completion_tokens: 24, prompt_tokens: 56, total_tokens: 80 } });
+      }
+    }
+  });
+
   it('leaves a 2025 build (continuation only) as it is', async () => {
     const bytes = fixture('llamacpp/stream-2025.sse');
     for (const size of [1, 5, bytes.length]) expect((await streamThrough('llamacpp', strip, bytes, { pieceSize: size })).content).toBe(' Paris, a city on the Seine.');
