@@ -6,12 +6,12 @@
  * resume on the same upstream fails.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/sse/parser.js';
 import { complete, startProxy, streamed, type RunningProxy } from '../helpers/proxy.js';
+import { REFUSING_UPSTREAM } from '../helpers/unreachable.js';
 import { startAnthropic } from '../mocks/anthropic.js';
 import type { MockServer } from '../mocks/server.js';
 import { STORY, startStory, storyWords } from '../mocks/story.js';
@@ -44,14 +44,6 @@ async function rawStream(url: string, body: Record<string, unknown>) {
   }
   return { response, text, events, content };
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 describe('resume through prefill', () => {
   it('a stream dropped mid-way is resumed: one clean stream, the whole answer, [DONE], two upstream calls', async () => {
@@ -172,7 +164,7 @@ describe('fallbacks (models[].fallbacks in the config file)', () => {
 
   it('an unreachable upstream: the fallback answers, and x-prefill-upstream names it', async () => {
     const backup = await story({ cap: 100 });
-    proxy = await startProxy({ CONFIG_FILE: configFile(`http://127.0.0.1:${await freePort()}`, backup.url) });
+    proxy = await startProxy({ CONFIG_FILE: configFile(REFUSING_UPSTREAM, backup.url) });
     const whole = await proxy.client.chat.completions.create({ model: 'story', messages: ask }).withResponse();
     expect(whole.data.choices[0]!.message.content).toBe(STORY.join(' '));
     expect(whole.response.headers.get('x-prefill-upstream')).toBe('backup');
@@ -206,7 +198,7 @@ describe('fallbacks (models[].fallbacks in the config file)', () => {
     const backup = await story({ cap: 100 });
     const dir = mkdtempSync(join(tmpdir(), 'prefill-proxy-'));
     const file = join(dir, 'config.yaml');
-    const unreachable = `http://127.0.0.1:${await freePort()}/v1`;
+    const unreachable = `${REFUSING_UPSTREAM}/v1`;
     writeFileSync(
       file,
       ['upstreams:', '  primary:', '    provider: vllm', `    url: ${unreachable}`, '    retries: 0', '  backup:', '    provider: vllm', `    url: ${backup.url}/v1`, 'models:', '  - name: story', '    upstream: primary', '    fallbacks: [other-story]', '  - name: other-story', '    upstream: backup'].join('\n'),

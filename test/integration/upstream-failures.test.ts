@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMockServer, startSse, writeEvent, type MockServer } from '../mocks/server.js';
 import { collect, startProxy, type RunningProxy } from '../helpers/proxy.js';
+import { REFUSING_UPSTREAM } from '../helpers/unreachable.js';
 
 const messages = [
   { role: 'user' as const, content: 'Count.' },
@@ -22,8 +21,7 @@ describe('upstream failures reach the client as OpenAI errors', () => {
   });
 
   it('connection refused → 502', async () => {
-    const port = await freePort();
-    proxy = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'vllm' });
+    proxy = await startProxy({ UPSTREAM_URL: REFUSING_UPSTREAM, UPSTREAM_PROVIDER: 'vllm' });
     const error = await proxy.client.chat.completions.create({ model: 'm', messages }).catch((err: unknown) => err);
     expect(error).toMatchObject({ status: 502, code: 'upstream_unreachable' });
     const models = await fetch(`${proxy.url}/v1/models`);
@@ -108,11 +106,3 @@ describe('upstream failures reach the client as OpenAI errors', () => {
     expect(await response.json()).toEqual({ error: { message: 'Service Unavailable', type: 'server_error', param: null, code: null } });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -7,7 +7,7 @@ import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, sendJson, sleep, startUpstream, type RecordingUpstream } from './support.js';
+import { sendJson, sleep, startUpstream, type RecordingUpstream } from './support.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -87,10 +87,11 @@ afterEach(async () => {
 describe('npm start passes SIGTERM on', () => {
   it('SIGTERM to the npm process: within 5 s no process of its tree is left (the node child exits too)', async () => {
     upstream = await startUpstream((_request, res) => sendJson(res, 200, { status: 'ok' }));
-    const port = await freePort();
+    // Port 0, read back from the start-up line: a port picked free beforehand can be taken by another
+    // test file's server before npm start binds it (test files run in parallel).
     npm = spawn('npm', ['start'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000' },
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: upstream.url, UPSTREAM_PROVIDER: 'llamacpp', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -99,6 +100,12 @@ describe('npm start passes SIGTERM on', () => {
     const npmExited = new Promise<void>((resolve) => npm!.once('exit', () => resolve()));
 
     const deadline = Date.now() + 15_000;
+    let port: string | undefined;
+    while (Date.now() < deadline && !port) {
+      port = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output)?.[1];
+      if (!port) await sleep(100);
+    }
+    expect(port, `npm start did not log the address it listens on: ${output}`).toBeDefined();
     let healthy = false;
     while (Date.now() < deadline && !healthy) {
       healthy = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(500) }).then(

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../helpers/proxy.js';
+import { REFUSING_UPSTREAM } from '../helpers/unreachable.js';
 import { PLAIN_MESSAGES, PREFILL_MESSAGES, chatBody, closeProxy, completion, errorOf, freePort, postAndRead, sendJson, sleep, startUpstream, type RecordingUpstream } from './support.js';
 
 let upstream: RecordingUpstream | undefined;
@@ -50,8 +51,7 @@ describe('no duplicate POST', () => {
   });
 
   it('connection refused → 502 upstream_unreachable', async () => {
-    const port = await freePort();
-    proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
+    proxy = await startProxy({ RESUME_ATTEMPTS: '0', UPSTREAM_URL: REFUSING_UPSTREAM, UPSTREAM_PROVIDER: 'llamacpp', UPSTREAM_RETRY_BASE_MS: '10' });
     const result = await postAndRead(`${proxy.url}/v1/chat/completions`, chatBody(PLAIN_MESSAGES), { timeoutMs: 4000 });
     expect({ status: result.status, code: errorOf(result.text)?.code }).toEqual({ status: 502, code: 'upstream_unreachable' });
   });
