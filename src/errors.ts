@@ -127,9 +127,18 @@ const TRANSPORT_ERRORS: Readonly<Record<string, [ErrorCode, string]>> = {
  */
 export function upstreamTransportError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  const known = TRANSPORT_ERRORS[errorCode(err) ?? ''];
+  const known = TRANSPORT_ERRORS[errorCode(err) ?? ''] ?? (cutAtEof(err) ? TRANSPORT_ERRORS.UND_ERR_SOCKET : undefined);
   if (known) return proxyError(known[0], known[1], { cause: err });
   return proxyError('upstream_error', 'The upstream request failed.', { cause: err });
+}
+
+/**
+ * A body cut short on a connection undici was told to close after the exchange (`reset`): it reads the
+ * close as the end of the message, and a chunked body not yet complete is then a parser error without
+ * a code, not the "other side closed" of a kept connection. The same failure, named the same.
+ */
+function cutAtEof(err: unknown): boolean {
+  return err instanceof Error && err.name === 'HTTPParserError' && /EOF/i.test(err.message);
 }
 
 /** The first string `code` on an error or its causes (undici wraps socket errors). */

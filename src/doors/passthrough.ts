@@ -96,6 +96,8 @@ async function withinBudget(context: AppContext, reply: FastifyReply, work: () =
   }
 }
 
+const STREAM_KEY = Buffer.from('"stream"');
+
 interface PassthroughCall {
   response: UpstreamResponse;
   secrets: RequestSecrets;
@@ -116,7 +118,9 @@ async function callUpstream(context: AppContext, request: FastifyRequest, reply:
   const clientGone = request.clientGone;
   let response;
   try {
-    response = await upstream.request({ method: request.method, path, headers, body, signal: clientGone });
+    // A body that may ask for a stream, to an upstream that closes the connection after one: not kept.
+    const reset = provider.closesConnectionAfterStream === true && body !== null && body.includes(STREAM_KEY);
+    response = await upstream.request({ method: request.method, path, headers, body, signal: clientGone, reset });
   } catch (err) {
     throw upstreamTransportError(err);
   }

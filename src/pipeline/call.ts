@@ -115,7 +115,7 @@ async function attempt(context: CallContext, plan: CallPlan): Promise<UpstreamRe
     const response = await withRetries(
       context.retry,
       signal,
-      () => upstream.request({ method: 'POST', path: plan.path, headers, body, signal }),
+      () => upstream.request({ method: 'POST', path: plan.path, headers, body, signal, reset: context.stream && context.provider.closesConnectionAfterStream === true }),
       (reason, delayMs) => telemetry.retrying(reason, delayMs),
     );
     telemetry.upstreamAnswered(performance.now() - started);

@@ -197,6 +197,12 @@ export interface Provider {
    * message in mode `explicit` (a finished turn) is then a clear 400 rather than a silent continuation.
    */
   readonly noNewTurnAfterAssistant?: boolean;
+  /**
+   * The upstream closes the connection after every streamed answer without saying so (`Keep-Alive`
+   * still in its headers: llama.cpp's server, both builds tested). Such a connection is not kept: the
+   * next request written on it would fail with `upstream_connection_lost`.
+   */
+  readonly closesConnectionAfterStream?: boolean;
   /** The upstream bounds thinking itself when given `reasoning_budget_tokens` (Anthropic's budget_tokens). */
   readonly nativeThinkingBudget?: boolean;
   /** Removes a provider-specific suffix from the configured base path (DeepSeek's `/beta`). */

@@ -46,6 +46,7 @@ export class HttpUpstream implements Upstream {
       headers: request.headers,
       body: request.body ?? null,
       signal: request.signal,
+      reset: request.reset,
     });
   }
 

@@ -10,6 +10,12 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body?: string | Buffer | Readable | null;
   signal?: CancelSignal | AbortSignal;
+  /**
+   * Close the connection after this exchange rather than keep it for the next request: for an upstream
+   * that closes it itself, unannounced, after a streamed answer (llama.cpp), where the next request
+   * written on it would meet the close and fail.
+   */
+  reset?: boolean;
 }
 
 export interface UpstreamResponse {

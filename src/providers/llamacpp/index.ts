@@ -28,6 +28,7 @@ export const llamacpp: Provider = {
   ...OPENAI_STYLE,
   id: 'llamacpp',
   noNewTurnAfterAssistant: true,
+  closesConnectionAfterStream: true,
   nativeForm: 'trailing assistant message + continue_final_message/add_generation_prompt=false (raw /apply-template + /completion where the build cannot)',
   forwardRequest(request, rewritten) {
     const fixed = withLlamaCppFixes(request);
