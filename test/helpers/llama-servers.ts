@@ -11,7 +11,8 @@
  * can use it outside vitest too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -72,7 +73,20 @@ export function llamaBinaries(env: NodeJS.ProcessEnv = process.env): LlamaBinari
 
 /** Set on globalThis so that a module evaluated twice in one process still warns once. */
 const WARNED = Symbol.for('prefill-proxy.llama-servers.warned-missing');
-const warnedMissing = (): boolean => (globalThis as Record<symbol, unknown>)[WARNED] === true;
+/**
+ * True when the warning was already given in this test run. Each test file runs in a worker of its
+ * own (vitest's forks), so one run is told apart by its parent, the vitest process: the first worker
+ * to create the marker file for it warns, the others stay quiet.
+ */
+const warnedMissing = (): boolean => {
+  if ((globalThis as Record<symbol, unknown>)[WARNED] === true) return true;
+  try {
+    closeSync(openSync(path.join(tmpdir(), `prefill-proxy-llama-warned-${process.ppid}`), 'wx'));
+    return false;
+  } catch {
+    return true;
+  }
+};
 const setWarnedMissing = (): void => {
   (globalThis as Record<symbol, unknown>)[WARNED] = true;
 };
