@@ -11,10 +11,11 @@ import autocannon from 'autocannon';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
-import { startService, prefillBody } from './services.js';
+import { startUpstream, prefillBody } from './services.js';
 const provider = process.env.PROVIDER ?? 'vllm';
 const stream = process.env.STREAM === '1';
-const up = await startService('upstream', 'bench/upstream.mjs', { PORT: '0', SSE_CHUNKS: '20' });
+// llama.cpp's upstream closes the connection after each stream, as llama-server does.
+const up = await startUpstream('upstream', provider === 'llamacpp');
 const app = buildApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: `http://127.0.0.1:${up.port}`, UPSTREAM_PROVIDER: provider, LOG_LEVEL: 'info' }), { logDestination: { write() {} } as never });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const port = (app.server.address() as AddressInfo).port;

@@ -15,6 +15,9 @@ const PATHS = [
   ['proxy-rewrite', 'prefill, answer rewritten'],
 ] as const;
 
+/** The pipe a server is compared with (as in bench/run.ts): the one in front of the same upstream. */
+const pipeOf = (name: string) => (name.startsWith('proxy-rewrite') ? 'baseline-llama' : 'baseline');
+
 const totals = new Map<string, number[]>();
 const paired = new Map<string, number[]>();
 const push = (map: Map<string, number[]>, key: string, value: number) => map.set(key, [...(map.get(key) ?? []), value]);
@@ -31,8 +34,9 @@ for (const file of process.argv.slice(2)) {
     rounds.get(key)!.set(round[2]!, [Number(figures[1]), Number(figures[2])]);
   });
   for (const servers of rounds.values()) {
-    const pipe = servers.get('baseline');
     for (const [server, values] of servers) {
+      // Runs before the llama.cpp-like upstream had one pipe for every path.
+      const pipe = servers.get(pipeOf(server)) ?? servers.get('baseline');
       MODES.forEach((mode, m) => {
         push(totals, `${server} ${mode}`, values[m]!);
         if (pipe) push(paired, `${server} ${mode}`, values[m]! / pipe[m]!);
@@ -56,7 +60,8 @@ for (const [kind, map] of [['medians of CPU per request, then the ratio', totals
   process.stdout.write(`${kind}\n\n| ${header.join(' | ')} |\n|---|${header.slice(1).map(() => '---:').join('|')}|\n`);
   for (const mode of MODES) {
     for (const [server, path] of PATHS) {
-      const ratio = (name: string) => (map === totals ? median(totals.get(`${name} ${mode}`)) / median(totals.get(`baseline ${mode}`)) : median(paired.get(`${name} ${mode}`)));
+      const pipeTotals = (name: string) => totals.get(`${pipeOf(name)} ${mode}`) ?? totals.get(`baseline ${mode}`);
+      const ratio = (name: string) => (map === totals ? median(totals.get(`${name} ${mode}`)) / median(pipeTotals(name)) : median(paired.get(`${name} ${mode}`)));
       const now = ratio(server);
       const cells = labels.flatMap((label) => {
         const then = ratio(`${server}@${label}`);

@@ -7,11 +7,12 @@
  *   npm run bench:profile -- --write    also writes the summary into bench/RESULTS.md
  *   BENCH_PROFILE_DIR=/other/checkout BENCH_PATHS=piped npx tsx bench/profile.ts   profiles another build
  *   BENCH_PROFILE_KEEP=/some/folder     keeps the raw .cpuprofile files there
+ *   BENCH_PROFILE_BOTH=1                warms up with streams and whole answers alike, as the bench does
  */
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CPU_RATE, atFixedRate, root, startService, type Service } from './services.js';
+import { CPU_RATE, RECONNECT_RATE, atFixedRate, rateFor, root, startService, startUpstream, type Service } from './services.js';
 
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
 const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 25);
@@ -21,6 +22,11 @@ const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolea
 const ONLY = process.env.BENCH_PATHS;
 /** Another checkout whose build (its dist/, built) is profiled instead of this one's, to compare. */
 const DIR = process.env.BENCH_PROFILE_DIR;
+/**
+ * Warm up in both modes, whole answers and streams, before the measured window (as the bench's
+ * servers are): what one mode leaves behind (pooled sockets, heap) then shows in the other.
+ */
+const BOTH = process.env.BENCH_PROFILE_BOTH === '1';
 /** A folder to keep the raw .cpuprofile files in (to open in Chrome's DevTools). */
 const KEEP = process.env.BENCH_PROFILE_KEEP;
 
@@ -106,19 +112,21 @@ async function stop(service: Service): Promise<void> {
 const PATHS = [
   { name: 'the pipe (bench/pipe-proxy.mjs, the baseline), not streamed', provider: 'pipe', stream: false },
   { name: 'the pipe (bench/pipe-proxy.mjs, the baseline), streamed', provider: 'pipe', stream: true },
+  { name: 'the pipe, streamed, on an upstream that closes after each stream (as llama-server does)', provider: 'pipe', stream: true, closing: true },
   { name: 'the floor (bench/floor-proxy.mjs: Fastify and undici, nothing else), not streamed', provider: 'floor', stream: false },
   { name: 'the floor (bench/floor-proxy.mjs: Fastify and undici, nothing else), streamed', provider: 'floor', stream: true },
   { name: 'prefill, answer piped (vLLM), not streamed', provider: 'vllm', stream: false },
   { name: 'prefill, answer piped (vLLM), streamed', provider: 'vllm', stream: true },
-  { name: 'prefill, answer rewritten (llama.cpp), not streamed', provider: 'llamacpp', stream: false },
-  { name: 'prefill, answer rewritten (llama.cpp), streamed', provider: 'llamacpp', stream: true },
+  { name: 'prefill, answer rewritten (llama.cpp), not streamed', provider: 'llamacpp', stream: false, closing: true },
+  { name: 'prefill, answer rewritten (llama.cpp, which closes the connection after each stream), streamed', provider: 'llamacpp', stream: true, closing: true },
 ] as const;
 
 async function main(): Promise<void> {
-  const upstream = await startService('upstream', 'bench/upstream.mjs', { PORT: '0', SSE_CHUNKS: '20' });
+  const upstreams = { keepAlive: await startUpstream('upstream', false), closing: await startUpstream('upstream-llama', true) };
   const sections: string[] = [];
   try {
     for (const path of PATHS.filter((candidate) => !ONLY || candidate.name.includes(ONLY))) {
+      const upstream = 'closing' in path ? upstreams.closing : upstreams.keepAlive;
       const dir = mkdtempSync(join(tmpdir(), 'prefill-proxy-prof-'));
       process.stderr.write(`profiling: ${path.name}\n`);
       const env = { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: `http://127.0.0.1:${upstream.port}`, UPSTREAM_PROVIDER: path.provider, LOG_LEVEL: 'info' };
@@ -127,23 +135,25 @@ async function main(): Promise<void> {
         path.provider === 'pipe' || path.provider === 'floor'
           ? await startService(path.provider, `bench/${path.provider}-proxy.mjs`, { PORT: '0', UPSTREAM_PORT: String(upstream.port) }, profiler)
           : await startService('proxy', 'dist/main.js', env, profiler, DIR);
-      await atFixedRate(proxy.port, proxy.child.pid!, path.stream, 3); // warm-up (JIT), left out of the summary
+      const rate = rateFor(path.stream, 'closing' in path);
+      if (BOTH) await atFixedRate(proxy.port, proxy.child.pid!, !path.stream, 3, rateFor(!path.stream, 'closing' in path));
+      await atFixedRate(proxy.port, proxy.child.pid!, path.stream, 3, rate); // warm-up (JIT), left out of the summary
       const from = nowUs();
-      const measured = await atFixedRate(proxy.port, proxy.child.pid!, path.stream, SECONDS);
+      const measured = await atFixedRate(proxy.port, proxy.child.pid!, path.stream, SECONDS, rate);
       const window = { from, to: nowUs() };
       await stop(proxy);
       const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
       if (!file) throw new Error(`no profile written in ${dir}`);
       const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
-      if (KEEP) copyFileSync(join(dir, file), join(KEEP, `${path.provider}${path.stream ? '-streamed' : ''}.cpuprofile`));
+      if (KEEP) copyFileSync(join(dir, file), join(KEEP, `${path.provider}${path.stream ? '-streamed' : ''}${'closing' in path ? '-closing' : ''}.cpuprofile`));
       rmSync(dir, { recursive: true, force: true });
       const requests = Math.round(measured.rate * SECONDS);
       sections.push(`### ${path.name}\n\n${measured.usPerRequest.toFixed(0)} µs CPU per request at ${measured.rate.toFixed(0)} req/s (from /proc, profiler on).\n\n${summarise(profile, window, requests)}`);
     }
   } finally {
-    upstream.child.kill('SIGTERM');
+    for (const upstream of Object.values(upstreams)) upstream.child.kill('SIGTERM');
   }
-  const text = `Profiled ${new Date().toISOString()}, Node ${process.version}: ${SECONDS} s at ${CPU_RATE} req/s (c=32) per path, after 3 s of warm-up left out of the summary. Self time: a function's own samples, not its callees'; \`(program)\` and \`(garbage collector)\` are V8's, native functions (\`writev\`: socket writes) carry the time of their system calls.\n\n${sections.join('\n\n')}\n`;
+  const text = `Profiled ${new Date().toISOString()}, Node ${process.version}: ${SECONDS} s at ${CPU_RATE} req/s (c=32) per path (streams on the upstream that closes after each: ${RECONNECT_RATE} req/s), after 3 s of warm-up left out of the summary. Self time: a function's own samples, not its callees'; \`(program)\` and \`(garbage collector)\` are V8's, native functions (\`writev\`: socket writes) carry the time of their system calls.\n\n${sections.join('\n\n')}\n`;
   process.stdout.write(`\n${text}`);
   if (process.argv.includes('--write')) {
     const results = readFileSync(`${root}bench/RESULTS.md`, 'utf8');

@@ -1,8 +1,11 @@
 /**
  * Overhead benchmark: the same prefill request, under the same load, sent to
- *   direct    the mock upstream itself,
- *   baseline  a raw Node pipe proxy in front of it (bench/pipe-proxy.mjs),
- *   proxy     prefill-proxy in front of it (vllm: the answer is piped; llamacpp: the answer is rewritten),
+ *   direct          the mock upstream itself,
+ *   baseline        a raw Node pipe proxy in front of it (bench/pipe-proxy.mjs),
+ *   proxy           prefill-proxy in front of it (vllm: the answer is piped),
+ *   baseline-llama  the pipe in front of a second mock that closes the connection after each stream,
+ *                   as llama-server does,
+ *   proxy-rewrite   prefill-proxy in front of that one (llamacpp: the answer is rewritten),
  * in interleaved rounds (the machine is noisy: only ratios taken in one run mean much).
  *
  *   npm run bench                       (BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_SOAK=100000)
@@ -20,7 +23,7 @@ import autocannon from 'autocannon';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Client } from 'undici';
-import { CPU_RATE, atFixedRate, pinnedWhile, pinning, prefillBody, root, rssMb, startService, type Service } from './services.js';
+import { CPU_RATE, RECONNECT_RATE, atFixedRate, pinnedWhile, pinning, prefillBody, rateFor, root, rssMb, startService, startUpstream, type Service } from './services.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -31,6 +34,10 @@ const STREAM_EVENTS = 20;
 const STREAM_INTERVAL_MS = 5;
 const CPU_ONLY = process.argv.includes('--cpu-only');
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
+/** The pipe in front of the llama.cpp-like upstream (closing after streams): the llama.cpp path's baseline. */
+const LLAMA_PIPE = 'baseline-llama';
+/** The pipe each server is compared with: the one in front of the same upstream. */
+const pipeOf = (name: string) => (name.startsWith('proxy-rewrite') ? LLAMA_PIPE : 'baseline');
 /** Other checkouts to compare with: `dir` (labelled "before") or `label=dir,label=dir`. */
 const BEFORE: Array<[string, string]> = (process.env.BENCH_BEFORE ?? '')
   .split(',')
@@ -128,19 +135,38 @@ function shuffle<T>(items: T[]): T[] {
 }
 
 async function main(): Promise<void> {
-  const upstream = await startService('upstream', 'bench/upstream.mjs', { PORT: '0', SSE_CHUNKS: String(STREAM_EVENTS) });
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const baseline = await startService('baseline', 'bench/pipe-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) });
-  const proxyEnv = { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'info' };
-  const proxy = await startService('proxy', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'vllm' }, NODE_FLAGS);
-  const rewriting = await startService('proxy-rewrite', 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'llamacpp' }, NODE_FLAGS);
-  const services = [upstream, baseline, proxy, rewriting];
-  if (FLOOR) services.push(await startService('floor', 'bench/floor-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) }));
+  const upstream = await startUpstream('upstream', false, STREAM_EVENTS);
+  // The llama.cpp path's upstream closes the connection after each stream, as llama-server does
+  // (bench/upstream.mjs); its pipe stands in front of it, so that path is compared with a pipe that
+  // pays the same connects.
+  const llamaUpstream = await startUpstream('upstream-llama', true, STREAM_EVENTS);
+  const pipe = (name: string, to: Service) => startService(name, 'bench/pipe-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(to.port) });
+  const proxyEnv = (to: Service) => ({ PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: `http://127.0.0.1:${to.port}`, LOG_LEVEL: 'info' });
+  const piped = (name: string, dir = root, flags = NODE_FLAGS) => startService(name, 'dist/main.js', { ...proxyEnv(upstream), UPSTREAM_PROVIDER: 'vllm' }, flags, dir);
+  const rewritten = (name: string, dir = root, flags = NODE_FLAGS) => startService(name, 'dist/main.js', { ...proxyEnv(llamaUpstream), UPSTREAM_PROVIDER: 'llamacpp' }, flags, dir);
+  const services = [upstream, llamaUpstream];
+  const measured: Array<[Service, Service]> = [
+    [upstream, upstream],
+    [await pipe('baseline', upstream), upstream],
+    [await pipe(LLAMA_PIPE, llamaUpstream), llamaUpstream],
+    [await piped('proxy'), upstream],
+    [await rewritten('proxy-rewrite'), llamaUpstream],
+  ];
+  if (FLOOR) measured.push([await startService('floor', 'bench/floor-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) }), upstream]);
   for (const [label, dir] of BEFORE) {
-    services.push(await startService(`proxy@${label}`, 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'vllm' }, [], dir));
-    services.push(await startService(`proxy-rewrite@${label}`, 'dist/main.js', { ...proxyEnv, UPSTREAM_PROVIDER: 'llamacpp' }, [], dir));
+    measured.push([await piped(`proxy@${label}`, dir, []), upstream]);
+    measured.push([await rewritten(`proxy-rewrite@${label}`, dir, []), llamaUpstream]);
   }
-  const targets = services.map((service) => ({ name: service.name === 'upstream' ? 'direct' : service.name, port: service.port, pid: service.child.pid! }));
+  services.push(...measured.map(([service]) => service).filter((service) => !services.includes(service)));
+  const proxy = measured.find(([service]) => service.name === 'proxy')![0];
+  const targets = measured.map(([service, to]) => ({
+    name: service === upstream ? 'direct' : service.name,
+    port: service.port,
+    pid: service.child.pid!,
+    // The upstream shares the load generator's core while the server measured has the other.
+    others: service === to ? [] : [to.child.pid!],
+    streamRate: rateFor(true, to === llamaUpstream),
+  }));
   const samples = new Map<string, Row[]>(targets.map((target) => [target.name, []]));
   const peakRss = new Map<string, number>();
 
@@ -149,14 +175,13 @@ async function main(): Promise<void> {
     for (const target of targets) {
       process.stderr.write(`warm-up: ${target.name}\n`);
       await atFixedRate(target.port, target.pid, false, WARM_UP_SECONDS);
-      await atFixedRate(target.port, target.pid, true, WARM_UP_SECONDS);
+      await atFixedRate(target.port, target.pid, true, WARM_UP_SECONDS, target.streamRate);
     }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const target of shuffle(targets)) {
         process.stderr.write(`round ${round}/${ROUNDS}: ${target.name}\n`);
-        const others = target.name === 'direct' ? [] : [upstream.child.pid!];
-        const cpuJson = await pinnedWhile(target.pid, others, () => atFixedRate(target.port, target.pid, false, SECONDS));
-        const cpuSse = await pinnedWhile(target.pid, others, () => atFixedRate(target.port, target.pid, true, SECONDS));
+        const cpuJson = await pinnedWhile(target.pid, target.others, () => atFixedRate(target.port, target.pid, false, SECONDS));
+        const cpuSse = await pinnedWhile(target.pid, target.others, () => atFixedRate(target.port, target.pid, true, SECONDS, target.streamRate));
         process.stderr.write(`  CPU µs per request: ${cpuJson.usPerRequest.toFixed(0)} not streamed, ${cpuSse.usPerRequest.toFixed(0)} streamed\n`);
         if (CPU_ONLY) {
           samples.get(target.name)!.push({ cpu: cpuJson.usPerRequest, cpuRate: cpuJson.rate, cpuSse: cpuSse.usPerRequest, cpuSseRate: cpuSse.rate });
@@ -216,28 +241,28 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   const med = (name: string, key: string) => median(samples.get(name)!.map((row) => row[key]!));
   const fmt = (value: number, digits = 2) => value.toFixed(digits);
   const lines: string[] = [];
-  // Every proxy is compared with the pipe (the baseline), in the same run.
+  // Every proxy is compared with the pipe in front of its own upstream (pipeOf), in the same run.
   const proxies = names.filter((name) => name !== 'direct' && name !== 'baseline');
-  lines.push(`| metric | ${names.join(' | ')} | ${proxies.map((name) => `${name} ÷ baseline`).join(' | ')} |`);
+  lines.push(`| metric | ${names.join(' | ')} | ${proxies.map((name) => `${name} ÷ ${pipeOf(name)}`).join(' | ')} |`);
   lines.push(`|---|${[...names, ...proxies].map(() => '---:').join('|')}|`);
   const row = (label: string, key: string, digits: number, kind: 'ratio' | 'delta' | 'cpu') => {
     const cells = names.map((name) => fmt(med(name, key), digits));
-    const base = med('baseline', key);
+    const base = (name: string) => med(pipeOf(name), key);
     const signed = (value: number, digits: number, unit: string) => `${value >= 0 ? '+' : ''}${fmt(value, digits)} ${unit}`;
     const rel = (name: string) =>
       kind === 'ratio'
-        ? `${fmt(med(name, key) / base)}×`
+        ? `${fmt(med(name, key) / base(name))}×`
         : kind === 'cpu'
-          ? `${fmt(med(name, key) / base)}× (${signed(med(name, key) - base, 0, 'µs')})`
-          : signed(med(name, key) - base, 3, 'ms');
+          ? `${fmt(med(name, key) / base(name))}× (${signed(med(name, key) - base(name), 0, 'µs')})`
+          : signed(med(name, key) - base(name), 3, 'ms');
     lines.push(`| ${label} | ${cells.join(' | ')} | ${proxies.map(rel).join(' | ')} |`);
   };
   row(`CPU µs per request at ${CPU_RATE} req/s, c=32, not streamed`, 'cpu', 0, 'cpu');
-  row(`CPU µs per request at ${CPU_RATE} req/s, c=32, streamed`, 'cpuSse', 0, 'cpu');
+  row(`CPU µs per request at ${CPU_RATE} req/s (${LLAMA_PIPE} and proxy-rewrite*: ${RECONNECT_RATE}), c=32, streamed`, 'cpuSse', 0, 'cpu');
   // Paired: each round's ratio to the pipe measured in the same round, then the median. Slow drift
   // of the shared machine (minutes apart) cancels out of these better than out of medians of totals.
   const paired = (name: string, key: string) =>
-    median(samples.get(name)!.map((sample, round) => sample[key]! / samples.get('baseline')![round]![key]!));
+    median(samples.get(name)!.map((sample, round) => sample[key]! / samples.get(pipeOf(name))![round]![key]!));
   for (const [label, key] of [['not streamed', 'cpu'], ['streamed', 'cpuSse']] as const) {
     lines.push(`| CPU per request, median of each round's ratio to the pipe, ${label} | ${names.map(() => '').join(' | ')} | ${proxies.map((name) => `${fmt(paired(name, key))}×`).join(' | ')} |`);
   }
@@ -254,7 +279,7 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
     row(`stream total, ms (${STREAM_EVENTS} events ${STREAM_INTERVAL_MS} ms apart)`, 'streamTotal', 3, 'delta');
     row('streams whose events all arrived separately', 'separate', 2, 'ratio');
     const rss = names.map((name) => fmt(peakRss.get(name) ?? 0, 1));
-    const rssRatio = (name: string) => `${fmt((peakRss.get(name) ?? 0) / (peakRss.get('baseline') ?? 1))}×`;
+    const rssRatio = (name: string) => `${fmt((peakRss.get(name) ?? 0) / (peakRss.get(pipeOf(name)) ?? 1))}×`;
     lines.push(`| peak RSS under load, MB | ${rss.join(' | ')} | ${proxies.map(rssRatio).join(' | ')} |`);
   }
   for (const [label] of BEFORE) {
@@ -263,7 +288,7 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
     for (const [path, name] of [['prefill, answer piped', 'proxy'], ['prefill, answer rewritten', 'proxy-rewrite']] as const) {
       for (const [mode, key] of [['not streamed', 'cpu'], ['streamed', 'cpuSse']] as const) {
         // From the paired ratios, in µs at the pipe's median (see above).
-        const own = (target: string) => (paired(target, key) - 1) * med('baseline', key);
+        const own = (target: string) => (paired(target, key) - 1) * med(pipeOf(target), key);
         const before = own(`${name}@${label}`);
         const now = own(name);
         lines.push(`| ${path}, ${mode} | ${fmt(before, 0)} µs | ${fmt(now, 0)} µs | ${fmt((100 * (now - before)) / before, 0)}% |`);
@@ -283,7 +308,7 @@ function report(names: string[], samples: Map<string, Row[]>, peakRss: Map<strin
   })();
   const header = [
     `Run ${new Date().toISOString()} on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, commit ${commit}.`,
-    `${ROUNDS} interleaved rounds of ${SECONDS} s per load; medians across rounds. Load: autocannon (c=32, no pipelining; for CPU per request every server held at ${CPU_RATE} req/s, CPU of the serving process only, from /proc${pinning ? ', the server measured alone on one core, load generator and upstream on the other' : ''}) and a sequential undici client (c=1, ${LATENCY_REQUESTS} requests; streams: ${STREAM_REQUESTS}). Load generator, upstream and proxies share the machine.`,
+    `${ROUNDS} interleaved rounds of ${SECONDS} s per load; medians across rounds. Load: autocannon (c=32, no pipelining; for CPU per request every server held at ${CPU_RATE} req/s, streams on the upstream that closes after each at ${RECONNECT_RATE}, CPU of the serving process only, from /proc${pinning ? ', the server measured alone on one core, load generator and upstream on the other' : ''}) and a sequential undici client (c=1, ${LATENCY_REQUESTS} requests; streams: ${STREAM_REQUESTS}). Load generator, upstream and proxies share the machine.`,
   ];
   const soakLine = `Proxy RSS over ${SOAK_REQUESTS} requests (MB, every ${Math.max(1000, Math.floor(SOAK_REQUESTS / 10))}): ${soak.map((value) => fmt(value, 1)).join(' → ')}`;
   const text = `${header.join('\n')}\n\n${lines.join('\n')}\n${soak.length ? `\n${soakLine}\n` : ''}`;

@@ -12,6 +12,14 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The fixed request rate every server is held at for the CPU measure (CPU per request falls as load rises). */
 export const CPU_RATE = Number(process.env.BENCH_CPU_RATE ?? 1500);
+/**
+ * The rate for streams on the llama.cpp-like upstream (closing after each stream): every stream
+ * costs a connect and a close there, and at CPU_RATE a proxy's core saturates (it held 1,250–1,350
+ * of 1,500), so servers no longer ran at the same rate. Every server on that upstream is held at this one.
+ */
+export const RECONNECT_RATE = Number(process.env.BENCH_RECONNECT_RATE ?? 1000);
+/** The rate a measure is held at: CPU_RATE, or RECONNECT_RATE for streams on the upstream that closes after them. */
+export const rateFor = (stream: boolean, closing: boolean) => (stream && closing ? RECONNECT_RATE : CPU_RATE);
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
 const CLOCK_TICKS = 100;
 
@@ -69,6 +77,14 @@ export async function startService(name: string, script: string, env: Record<str
   return { name, port, child };
 }
 
+/**
+ * The mock upstream (bench/upstream.mjs). `closesAfterStream`: as llama-server does, the llama.cpp
+ * path's upstream (and its pipe's) closes the connection after each stream.
+ */
+export function startUpstream(name: string, closesAfterStream: boolean, events = 20): Promise<Service> {
+  return startService(name, 'bench/upstream.mjs', { PORT: '0', SSE_CHUNKS: String(events), ...(closesAfterStream ? { CLOSE_AFTER_STREAM: '1' } : {}) });
+}
+
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -82,8 +98,8 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
-/** Load at a fixed rate (CPU_RATE, c=32) for `seconds`: the requests answered and the CPU the process used. */
-export async function atFixedRate(port: number, pid: number, stream: boolean, seconds: number): Promise<{ usPerRequest: number; rate: number }> {
+/** Load at a fixed rate (CPU_RATE unless told, c=32) for `seconds`: the requests answered and the CPU the process used. */
+export async function atFixedRate(port: number, pid: number, stream: boolean, seconds: number, rate = CPU_RATE): Promise<{ usPerRequest: number; rate: number }> {
   const before = cpuMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
@@ -92,7 +108,7 @@ export async function atFixedRate(port: number, pid: number, stream: boolean, se
     body: prefillBody(stream),
     connections: 32,
     pipelining: 1,
-    overallRate: CPU_RATE,
+    overallRate: rate,
     duration: seconds,
   });
   const used = cpuMs(pid) - before;

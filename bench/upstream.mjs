@@ -1,11 +1,18 @@
 // A fast mock model server for benchmarks: answers chat completions from precomputed buffers.
-//   PORT=0 SSE_CHUNKS=20 SSE_INTERVAL_MS=0 node bench/upstream.mjs   (prints "listening <port>")
+//   PORT=0 SSE_CHUNKS=20 SSE_INTERVAL_MS=0 CLOSE_AFTER_STREAM=0 node bench/upstream.mjs   (prints "listening <port>")
 // Non-streamed: a small chat.completion. Streamed: SSE_CHUNKS content events, SSE_INTERVAL_MS apart
 // (or the request's x-bench-interval; 0: written back to back), then a finish event and [DONE].
+// CLOSE_AFTER_STREAM=1 models llama-server, which closes the connection after every streamed answer
+// (both real builds in ../shared/llama; whole answers keep it). llama-server does not say so; this
+// mock does (`Connection: close`), so that a client which would write its next request on that
+// connection (the pipe, an older build) reconnects instead of failing now and then: every client
+// then pays what it pays against the real server, a connect per stream.
 import { createServer } from 'node:http';
 
 const chunks = Number(process.env.SSE_CHUNKS ?? 20);
 const defaultInterval = Number(process.env.SSE_INTERVAL_MS ?? 0);
+const closeAfterStream = process.env.CLOSE_AFTER_STREAM === '1';
+const streamHeaders = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closeAfterStream ? { connection: 'close' } : {}) };
 
 const completion = Buffer.from(
   JSON.stringify({
@@ -39,7 +46,7 @@ const server = createServer((req, res) => {
     }
     // A client may ask for its own spacing (the runner's time-to-first-byte and coalescing checks).
     const interval = Number(req.headers['x-bench-interval'] ?? defaultInterval);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, streamHeaders);
     res.write(roleEvent);
     if (interval <= 0) {
       for (const e of tokenEvents) res.write(e);
