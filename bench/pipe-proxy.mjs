@@ -5,11 +5,20 @@ import { Agent, createServer, request } from 'node:http';
 const upstreamPort = Number(process.env.UPSTREAM_PORT);
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
+// Hop-by-hop headers describe one connection, not the message (RFC 9110 §7.6.1): an upstream's
+// `Connection: close` must not close the client's connection too.
+const hopByHop = new Set(['connection', 'keep-alive']);
+const endToEnd = (headers) => {
+  const kept = {};
+  for (const name in headers) if (!hopByHop.has(name)) kept[name] = headers[name];
+  return kept;
+};
+
 const server = createServer((req, res) => {
   const upstream = request(
     { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
     (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      res.writeHead(upstreamRes.statusCode ?? 502, endToEnd(upstreamRes.headers));
       upstreamRes.pipe(res);
     },
   );
