@@ -73,6 +73,13 @@ export class Fallbacks {
         prepared = undefined;
       }
       if (!prepared) continue;
+      // A fallback that cannot take the whole request (a part only the door's format carries) is
+      // passed over: the client gets the failure rather than an answer to part of its request.
+      const refused = prepared.request.refuseRoute?.(prepared);
+      if (refused) {
+        this.env.telemetry.passedOver(model, refused);
+        continue;
+      }
       this.env.telemetry.fellBack(model, err as ProxyError);
       return routeRun(prepared, this.env);
     }

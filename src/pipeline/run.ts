@@ -9,10 +9,12 @@ export type { RunEnvironment } from './route-run.js';
  * The pipeline's second half: call the upstream (retries, recovery, fallback), then read the answer
  * whole or relay it as a stream, through the follow-up stage when one applies. When the upstream
  * fails before the answer began (unreachable, 429, 5xx, after the retries), the model's configured
- * `fallbacks` are tried in order. The result is door-neutral (or the upstream's own bytes, when the
+ * `fallbacks` are tried in order (those the request's door refuses, `refuseRoute`, passed over). The result is door-neutral (or the upstream's own bytes, when the
  * door speaks the upstream's format).
  */
 export async function run(prepared: Prepared, door: Door, env: RunEnvironment): Promise<PipelineResult> {
+  const refused = prepared.request.refuseRoute?.(prepared);
+  if (refused) throw refused;
   const fallbacks = new Fallbacks(prepared, env);
   let current = routeRun(prepared, env);
   for (;;) {

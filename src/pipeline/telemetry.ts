@@ -61,6 +61,11 @@ export class RequestTelemetry {
     this.log.info({ reqId: this.reqId, code: error.code, fallback: model }, 'the upstream failed; trying a fallback model');
   }
 
+  /** A configured fallback cannot take the whole request (`refuseRoute`): it is not tried. */
+  passedOver(model: string, why: ProxyError): void {
+    this.log.info({ reqId: this.reqId, fallback: model, reason: why.message }, 'a fallback model cannot take this request; passed over');
+  }
+
   /** An upstream call failed before the answer began (transport, HTTP error, invalid answer). */
   upstreamFailed(error: ProxyError): void {
     this.metrics.upstreamErrors.inc({ provider: this.providerId ?? '', kind: upstreamErrorKind(error.status, error.code) });

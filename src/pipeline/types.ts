@@ -43,6 +43,14 @@ export interface PipelineRequest {
    * to Anthropic goes as Messages, so nothing the request model cannot carry is lost).
    */
   native?: { wire: WireFormat; body: JsonBody };
+  /**
+   * What the door's request needs of a route beyond the request model: the 400 for a route that
+   * cannot take all of it (a part only the door's own format carries, an option the upstream cannot
+   * honour), or undefined. The pipeline asks it of the first route (its error is the answer) and of
+   * every fallback (one that cannot take the request is passed over), so a request never goes to a
+   * fallback with a part silently left out.
+   */
+  refuseRoute?: (prepared: Prepared) => ProxyError | undefined;
 }
 
 /** What decides a call's form besides the request: the route's prefill settings. */

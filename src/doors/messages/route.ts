@@ -20,9 +20,8 @@ import { validateMessages } from './schema.js';
  */
 export function registerMessages(app: FastifyInstance, context: AppContext): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { pipelineRequest, uncarried } = messagesPipelineRequest(context, request);
+    const { pipelineRequest } = messagesPipelineRequest(context, request);
     const prepared = prepare(context, pipelineRequest, request.telemetry);
-    if (uncarried && !goesAsItCame(prepared)) throw uncarriedError(uncarried, prepared);
     const result = await run(prepared, messagesDoor, runEnvironment(context, request, reply, pipelineRequest));
     return sendResult(reply, result, messagesDoor, prepared);
   };
@@ -43,6 +42,9 @@ export function messagesPipelineRequest(context: AppContext, request: FastifyReq
     headers: request.headers,
     options: { stream: body.stream === true, echo: body.echo === true, includeUsage: true, thinkingBudget: chat.reasoning_budget_tokens ?? undefined },
     native: { wire: messagesDoor.wire, body: body as JsonBody },
+    // What the request model leaves out goes only to a route that takes the body as it came: the first
+    // route is refused with a 400, a fallback that cannot take it is passed over.
+    refuseRoute: uncarried ? (prepared) => (goesAsItCame(prepared) ? undefined : uncarriedError(uncarried, prepared)) : undefined,
   };
   return { pipelineRequest, uncarried };
 }

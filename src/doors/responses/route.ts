@@ -6,7 +6,7 @@ import { run } from '../../pipeline/run.js';
 import { runEnvironment, sendResult } from '../send.js';
 import { responsesDoor } from './encode.js';
 import { toResponsesPipelineRequest } from './request.js';
-import { refuseWhatUpstreamCannotHonour } from './support.js';
+import { whatUpstreamCannotHonour } from './support.js';
 
 /**
  * POST /v1/responses: OpenAI Responses in, the pipeline's answer out as a Response (or its event
@@ -17,10 +17,11 @@ import { refuseWhatUpstreamCannotHonour } from './support.js';
 export function registerResponses(app: FastifyInstance, context: AppContext): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const converted = toResponsesPipelineRequest(request.body, request.headers);
+    // The first route is refused with a 400 for what it cannot honour; a fallback that cannot is passed over.
+    converted.request.refuseRoute = (prepared) => whatUpstreamCannotHonour(converted, prepared);
     const door = responsesDoor(converted.body);
     try {
       const prepared = prepare(context, converted.request, request.telemetry);
-      refuseWhatUpstreamCannotHonour(converted, prepared);
       const result = await run(prepared, door, runEnvironment(context, request, reply, converted.request));
       return sendResult(reply, result, door, prepared);
     } catch (err) {

@@ -58,10 +58,10 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-/** Throws the 400 for the first thing the prepared request's upstream cannot honour. */
-export function refuseWhatUpstreamCannotHonour(door: ResponsesPipelineRequest, prepared: Prepared): void {
+/** The 400 for the first thing the prepared request's upstream cannot honour, or undefined. */
+export function whatUpstreamCannotHonour(door: ResponsesPipelineRequest, prepared: Prepared): ProxyError | undefined {
   // Sent as it came: the upstream speaks the Responses API and judges the request itself.
-  if (prepared.first.plan.answers?.wire === 'openai-responses') return;
+  if (prepared.first.plan.answers?.wire === 'openai-responses') return undefined;
   const provider = prepared.route.target.provider;
   const first = door.nativeOnly[0];
   if (first) {
@@ -71,7 +71,7 @@ export function refuseWhatUpstreamCannotHonour(door: ResponsesPipelineRequest, p
       : prepared.prefill
         ? `this request is a prefill, which ${provider.id} cannot continue itself, so it goes through Chat Completions`
         : "this request uses the proxy's own features (a thinking budget, continuations), which go through Chat Completions";
-    throw unsupported(
+    return unsupported(
       `${capitalized(first.what)} cannot be honoured here: ${why}, and the proxy keeps no state and runs no tools. ` +
         'Only an upstream that speaks the Responses API itself (openai) takes it, for a request that is not a prefill.',
       first.param,
@@ -79,9 +79,10 @@ export function refuseWhatUpstreamCannotHonour(door: ResponsesPipelineRequest, p
   }
   for (const rule of RULES) {
     if (rule.used(door.body) && !rule.honouredBy(provider.id)) {
-      throw unsupported(`${capitalized(rule.what)} cannot be honoured by this upstream (${provider.id}): remove it, or choose a model on an upstream that takes it.`, rule.param);
+      return unsupported(`${capitalized(rule.what)} cannot be honoured by this upstream (${provider.id}): remove it, or choose a model on an upstream that takes it.`, rule.param);
     }
   }
+  return undefined;
 }
 
 /** OpenAI's own code for a parameter the model cannot take. */
