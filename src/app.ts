@@ -30,7 +30,8 @@ import { loggerOptions } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { ClientGone } from './upstream/client-gone.js';
 import { HttpUpstream } from './upstream/http-upstream.js';
-import { SigV4Upstream } from './upstream/signed-upstream.js';
+import { defaultCredentialChain } from './upstream/aws-credentials.js';
+import { SigV4Upstream, type AwsCredentialSource } from './upstream/signed-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
 const OPEN_PATHS = new Set(['/health', '/ready', '/metrics']);
@@ -48,28 +49,39 @@ export interface BuildOptions {
 
 /** The proxy as a Fastify instance, without listen(): main.ts listens, tests use port 0 or inject(). */
 export function buildApp(config: Config, options: BuildOptions = {}): FastifyInstance {
-  const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream => {
-    if (spec.origin === undefined) return new MockUpstream();
-    const http = new HttpUpstream({ ...spec, origin: spec.origin, connections: use === 'passthrough' ? config.passthroughMaxInFlight : undefined });
-    // AWS upstreams (Bedrock) with credentials: every request signed (SigV4) just before it is sent.
-    const aws = spec.aws;
-    if (aws?.credentials && aws.region) return new SigV4Upstream(http, { service: aws.service, region: aws.region, credentials: aws.credentials, origin: spec.origin, basePath: spec.basePath });
-    return http;
-  };
-  const router = new Router(config, config.routing, (spec, use) =>
-    options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec, use),
-  );
   // Buffered, asynchronous writes: a synchronous write per log line costs more than the rest of a request.
   const log = pino(loggerOptions(config.logLevel), options.logDestination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const metrics = new Metrics();
   const accessLog = new AccessLog(log);
+  const fixedKeys = (upstream: Pick<UpstreamSpec, 'aws'>) => (upstream.aws?.credentials === 'default-chain' ? undefined : upstream.aws?.credentials);
   const secrets = new Secrets([
     ...config.proxyApiKeys,
     config.upstream.apiKey,
     ...config.routing.upstreams.map((upstream) => upstream.apiKey),
     // AWS secret keys never go on the wire; session tokens do (x-amz-security-token) and may come back in an error.
-    ...[config.upstream, ...config.routing.upstreams].flatMap((upstream) => [upstream.aws?.credentials?.secretAccessKey, upstream.aws?.credentials?.sessionToken]),
+    ...[config.upstream, ...config.routing.upstreams].flatMap((upstream) => [fixedKeys(upstream)?.secretAccessKey, fixedKeys(upstream)?.sessionToken]),
   ]);
+  /** Credentials from AWS's default chain, one chain per upstream; each set it loads is kept out of what clients get. */
+  const credentialSource = (spec: UpstreamSpec, credentials: NonNullable<NonNullable<UpstreamSpec['aws']>['credentials']>): AwsCredentialSource => {
+    if (credentials !== 'default-chain') return credentials;
+    return defaultCredentialChain((loaded) => {
+      secrets.replace(spec.name, [loaded.secretAccessKey, loaded.sessionToken]);
+      log.info({ upstream: spec.name, expiration: loaded.expiration }, "AWS credentials loaded from AWS's default chain");
+    });
+  };
+  const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream => {
+    if (spec.origin === undefined) return new MockUpstream();
+    const http = new HttpUpstream({ ...spec, origin: spec.origin, connections: use === 'passthrough' ? config.passthroughMaxInFlight : undefined });
+    // AWS upstreams (Bedrock) with credentials: every request signed (SigV4) just before it is sent.
+    const aws = spec.aws;
+    if (aws?.credentials && aws.region) {
+      return new SigV4Upstream(http, { service: aws.service, region: aws.region, credentials: credentialSource(spec, aws.credentials), origin: spec.origin, basePath: spec.basePath });
+    }
+    return http;
+  };
+  const router = new Router(config, config.routing, (spec, use) =>
+    options.upstream && spec.name === (config.routing.defaultUpstream ?? config.routing.upstreams[0]!.name) ? options.upstream : clientFor(spec, use),
+  );
   const context: AppContext = {
     config,
     router,

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   passthrough_busy: spec(503, 'server_error'),
   upstream_error: spec(502, 'upstream_error'),
   upstream_unreachable: spec(502, 'upstream_error'),
+  upstream_credentials_unavailable: spec(502, 'upstream_error'),
   upstream_connection_lost: spec(502, 'upstream_error'),
   upstream_invalid_response: spec(502, 'upstream_error'),
   upstream_response_too_large: spec(502, 'upstream_error'),

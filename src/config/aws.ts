@@ -28,9 +28,10 @@ export type BedrockSettings = { url: URL; aws: AwsSigning } | { problem: string 
 /**
  * A Bedrock upstream's URL and signing. The region: the upstream's own `aws_region`, else the one its
  * URL's host names (`bedrock-runtime.{region}.amazonaws.com`), else AWS_REGION. The URL, when none is
- * given: the region's endpoint. Credentials: the upstream's own keys, else the AWS variables; requests
- * are signed with them (SigV4) unless a Bedrock API key is sent instead (`hasKey`: an api_key /
- * UPSTREAM_API_KEY, or each client's own key).
+ * given: the region's endpoint. Credentials: the upstream's own keys, else the AWS variables, else
+ * AWS's default chain (a profile, SSO, web identity, the container's or the instance's role), as the
+ * AWS SDKs do; requests are signed with them (SigV4) unless a Bedrock API key is sent instead
+ * (`hasKey`: an api_key / UPSTREAM_API_KEY, or each client's own key).
  */
 export function bedrockSettings(url: URL | undefined, own: AwsInput, ambient: AwsInput, hasKey: boolean, where: { url: string; keys: string }): BedrockSettings {
   const region = blank(own.region) ?? (url ? bedrockRegionOf(url.hostname) : undefined) ?? ambient.region;
@@ -45,12 +46,9 @@ export function bedrockSettings(url: URL | undefined, own: AwsInput, ambient: Aw
   const names = ownKeys ? `${where.keys}.aws_access_key_id and ${where.keys}.aws_secret_access_key` : 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) return { problem: `${names}: both are needed to sign requests to Bedrock` };
   if (hasKey && !ownKeys) return { url: target, aws: { service: 'bedrock', region, credentials: undefined } };
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    return {
-      problem: `${where.url}: Bedrock needs AWS credentials (${names}, with AWS_SESSION_TOKEN for temporary ones${where.keys === 'AWS_*' ? '' : `, or ${where.keys}.aws_*`}) or a Bedrock API key (UPSTREAM_API_KEY / api_key)`,
-    };
-  }
   if (!region) return { problem: `${where.url}: the AWS region to sign for is unknown: set AWS_REGION${where.keys === 'AWS_*' ? '' : ` or ${where.keys}.aws_region`}` };
+  // No keys and no API key: AWS's default chain, asked when a request is signed (a missing role is then a 502 saying so).
+  if (accessKeyId === undefined || secretAccessKey === undefined) return { url: target, aws: { service: 'bedrock', region, credentials: 'default-chain' } };
   const sessionToken = blank(source.sessionToken);
   return { url: target, aws: { service: 'bedrock', region, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } };
 }

@@ -34,7 +34,7 @@ export const UpstreamEntry = z.strictObject({
     .optional(),
   retries: z.number().int().min(0).max(10).optional(),
   aws_region: z.string().optional().describe('bedrock: the AWS region (default: the one the url names, else AWS_REGION); without a url, the endpoint is https://bedrock-runtime.{region}.amazonaws.com'),
-  aws_access_key_id: z.string().optional().describe('bedrock: AWS access key ID for SigV4 signing (default AWS_ACCESS_KEY_ID); use ${ENV_VAR}'),
+  aws_access_key_id: z.string().optional().describe("bedrock: AWS access key ID for SigV4 signing (default AWS_ACCESS_KEY_ID; with neither, nor an api_key, AWS's default chain: profile, SSO, web identity, container or instance role); use ${ENV_VAR}"),
   aws_secret_access_key: z.string().optional().describe('bedrock: AWS secret access key (default AWS_SECRET_ACCESS_KEY); use ${ENV_VAR}'),
   aws_session_token: z.string().optional().describe('bedrock: session token of temporary credentials (default AWS_SESSION_TOKEN); use ${ENV_VAR}'),
   max_continuations: z.number().int().min(0).optional().describe('Calls that may continue an answer cut by the output limit (default MAX_CONTINUATIONS)'),

@@ -42,7 +42,8 @@ export interface AwsSigning {
   service: string;
   /** The region to sign for (undefined only when nothing is signed). */
   region: string | undefined;
-  credentials: AwsCredentials | undefined;
+  /** Keys as configured, AWS's default chain (no keys and no API key configured), or none (an API key goes instead). */
+  credentials: AwsCredentials | 'default-chain' | undefined;
 }
 
 export interface Config {

@@ -7,13 +7,21 @@ export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** When temporary credentials from a provider expire. */
+  expiration?: Date;
 }
+
+/**
+ * Where a signer's credentials come from: fixed ones, or a provider asked at each signing (AWS's
+ * default chain, aws-credentials.ts), which caches them and fetches new ones before they expire.
+ */
+export type AwsCredentialSource = AwsCredentials | (() => Promise<AwsCredentials>);
 
 export interface SigV4Settings {
   /** The signing name (`bedrock` for Bedrock Runtime: not its host's `bedrock-runtime`). */
   service: string;
   region: string;
-  credentials: AwsCredentials;
+  credentials: AwsCredentialSource;
 }
 
 /** A request as it is signed: the path below the origin (base path included), encoded exactly as it is sent. */

@@ -455,13 +455,14 @@ describe('Bedrock configuration', () => {
     expect(fromHost.upstream.aws).toEqual({ service: 'bedrock', region: 'us-west-2', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
     const fromRegion = loadConfig({ UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: 'tok', ...keys });
     expect(fromRegion.upstream.origin).toBe('https://bedrock-runtime.eu-west-1.amazonaws.com');
-    expect(fromRegion.upstream.aws?.credentials?.sessionToken).toBe('tok');
+    expect(fromRegion.upstream.aws?.credentials).toMatchObject({ sessionToken: 'tok' });
   });
 
-  it('clear errors: no region, half a key pair, no credentials; a Bedrock API key needs no credentials', () => {
+  it("clear errors: no region, half a key pair; no keys: AWS's default chain; a Bedrock API key needs no credentials", () => {
     expect(() => loadConfig({ UPSTREAM_PROVIDER: 'bedrock', ...keys })).toThrowError(/UPSTREAM_URL: required for Bedrock unless the region is given/);
     expect(() => loadConfig({ UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDTEST' })).toThrowError(/both are needed/);
-    expect(() => loadConfig({ UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1' })).toThrowError(/needs AWS credentials/);
+    // No keys and no API key: signed with what AWS's default chain finds (a profile, SSO, a role).
+    expect(loadConfig({ UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1' }).upstream.aws).toEqual({ service: 'bedrock', region: 'us-east-1', credentials: 'default-chain' });
     expect(() => loadConfig({ UPSTREAM_PROVIDER: 'bedrock', UPSTREAM_URL: 'http://127.0.0.1:9000', ...keys })).toThrowError(/region to sign for is unknown/);
     const bearer = loadConfig({ UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1', UPSTREAM_API_KEY: 'bedrock-api-key-1234' });
     expect(bearer.upstream.aws).toEqual({ service: 'bedrock', region: 'us-east-1', credentials: undefined });
