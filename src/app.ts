@@ -61,13 +61,19 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
     // AWS secret keys never go on the wire; session tokens do (x-amz-security-token) and may come back in an error.
     ...[config.upstream, ...config.routing.upstreams].flatMap((upstream) => [fixedKeys(upstream)?.secretAccessKey, fixedKeys(upstream)?.sessionToken]),
   ]);
-  /** Credentials from AWS's default chain, one chain per upstream; each set it loads is kept out of what clients get. */
+  /** Credentials from AWS's default chain: one chain per upstream (its chat and passthrough clients share it); each set it loads is kept out of what clients get. */
+  const chains = new Map<string, AwsCredentialSource>();
   const credentialSource = (spec: UpstreamSpec, credentials: NonNullable<NonNullable<UpstreamSpec['aws']>['credentials']>): AwsCredentialSource => {
     if (credentials !== 'default-chain') return credentials;
-    return defaultCredentialChain((loaded) => {
-      secrets.replace(spec.name, [loaded.secretAccessKey, loaded.sessionToken]);
-      log.info({ upstream: spec.name, expiration: loaded.expiration }, "AWS credentials loaded from AWS's default chain");
-    });
+    let chain = chains.get(spec.name);
+    if (!chain) {
+      chain = defaultCredentialChain((loaded) => {
+        secrets.replace(spec.name, [loaded.secretAccessKey, loaded.sessionToken]);
+        log.info({ upstream: spec.name, expiration: loaded.expiration }, "AWS credentials loaded from AWS's default chain");
+      });
+      chains.set(spec.name, chain);
+    }
+    return chain;
   };
   const clientFor = (spec: UpstreamSpec, use: 'chat' | 'passthrough'): Upstream => {
     if (spec.origin === undefined) return new MockUpstream();

@@ -80,7 +80,7 @@ async function proxyWithoutKeys(): Promise<RunningProxy> {
 }
 
 describe("Bedrock signed with AWS's default credential chain", () => {
-  it('the container role signs every request (the mock checks the signature and the session token); the chain is asked once', async () => {
+  it('the container role signs every request (the mock checks the signature and the session token); chat and passthrough share one chain, asked once', async () => {
     const proxy = await proxyWithoutKeys();
     const before = credentialsCalls;
     const first = await proxy.client.chat.completions.create({ model: CLAUDE_35, messages, max_tokens: 64 });
@@ -89,6 +89,13 @@ describe("Bedrock signed with AWS's default credential chain", () => {
     let streamedText = '';
     for await (const chunk of stream) streamedText += chunk.choices[0]?.delta?.content ?? '';
     expect(streamedText).toBe(BEDROCK_CONTINUATION.trimStart());
+    // A passthrough request (Bedrock's own Converse, forwarded as it came) is signed by the same chain.
+    const converse = await fetch(`${proxy.url}/model/${encodeURIComponent(CLAUDE_35)}/converse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Finish the sentence.' }] }], inferenceConfig: { maxTokens: 64 } }),
+    });
+    expect(converse.status).toBe(200);
     expect(credentialsCalls - before).toBe(1);
     const signed = mock.requests.at(-1)!;
     expect(signed.headers['x-amz-security-token']).toBe(ROLE.sessionToken);
