@@ -70,7 +70,7 @@ export function buildApp(config: Config, options: BuildOptions = {}): FastifyIns
       chain = defaultCredentialChain((loaded) => {
         secrets.replace(spec.name, [loaded.secretAccessKey, loaded.sessionToken]);
         log.info({ upstream: spec.name, expiration: loaded.expiration }, "AWS credentials loaded from AWS's default chain");
-      });
+      }, spec.connectTimeoutMs);
       chains.set(spec.name, chain);
     }
     return chain;

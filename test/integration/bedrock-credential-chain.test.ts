@@ -73,8 +73,8 @@ afterAll(async () => {
   }
 });
 
-async function proxyWithoutKeys(): Promise<RunningProxy> {
-  const proxy = await startProxy({ UPSTREAM_URL: mock.url, UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1', RESUME_ATTEMPTS: '0', UPSTREAM_RETRIES: '0' });
+async function proxyWithoutKeys(env: Record<string, string> = {}): Promise<RunningProxy> {
+  const proxy = await startProxy({ UPSTREAM_URL: mock.url, UPSTREAM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1', RESUME_ATTEMPTS: '0', UPSTREAM_RETRIES: '0', ...env });
   proxies.push(proxy);
   return proxy;
 }
@@ -100,6 +100,28 @@ describe("Bedrock signed with AWS's default credential chain", () => {
     const signed = mock.requests.at(-1)!;
     expect(signed.headers['x-amz-security-token']).toBe(ROLE.sessionToken);
     expect(String(signed.headers.authorization)).toContain(`Credential=${ROLE.accessKeyId}/`);
+  });
+
+  it('a credentials source that hangs is bounded by the connect timeout: a 502 saying so, not a wait', async () => {
+    const hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    setEnv('AWS_CONTAINER_CREDENTIALS_FULL_URI', `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/credentials`);
+    try {
+      // The container step's own timeout is 1 s: the proxy's bound (200 ms) answers first.
+      const proxy = await proxyWithoutKeys({ UPSTREAM_CONNECT_TIMEOUT_MS: '200' });
+      const started = Date.now();
+      const err = await proxy.client.chat.completions.create({ model: CLAUDE_35, messages, max_tokens: 64 }).then(
+        () => undefined,
+        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+      );
+      expect(err!.status).toBe(502);
+      expect(err!.error).toMatchObject({ code: 'upstream_credentials_unavailable', message: expect.stringContaining('no answer within 200 ms') });
+      expect(Date.now() - started).toBeLessThan(900);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+      setEnv('AWS_CONTAINER_CREDENTIALS_FULL_URI', `http://127.0.0.1:${(credentialsServer.address() as AddressInfo).port}/credentials`);
+    }
   });
 
   it('nothing for the chain to find: a 502 upstream_credentials_unavailable saying why, at once, without a secret', async () => {
