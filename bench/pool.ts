@@ -7,6 +7,7 @@
  *   npx tsx bench/pool.ts bench/runs/2026-11-22-*-12x3s.log
  */
 import { readFileSync } from 'node:fs';
+import { pipeOf } from './services.js';
 
 type Mode = 'not streamed' | 'streamed';
 const MODES: Mode[] = ['not streamed', 'streamed'];
@@ -14,9 +15,6 @@ const PATHS = [
   ['proxy', 'prefill, answer piped'],
   ['proxy-rewrite', 'prefill, answer rewritten'],
 ] as const;
-
-/** The pipe a server is compared with (as in bench/run.ts): the one in front of the same upstream. */
-const pipeOf = (name: string) => (name.startsWith('proxy-rewrite') ? 'baseline-llama' : 'baseline');
 
 const totals = new Map<string, number[]>();
 const paired = new Map<string, number[]>();
@@ -68,6 +66,32 @@ for (const [kind, map] of [['medians of CPU per request, then the ratio', totals
         return [`${then.toFixed(2)}×`, percent((now - 1) / (then - 1) - 1), percent(now / then - 1)];
       });
       process.stdout.write(`| ${path}${mode === 'streamed' ? ', streamed' : ''} | ${now.toFixed(2)}× | ${cells.join(' | ')} |\n`);
+    }
+  }
+  process.stdout.write('\n');
+}
+
+// With BENCH_FLOOR=1: the floor (Fastify and undici, nothing else) in front of each upstream, and what
+// each build spends beyond it, in µs (medians of CPU per request): the part of the own cost that is
+// the proxy's work rather than its stack's.
+const FLOORS = { proxy: 'floor', 'proxy-rewrite': 'floor-llama' } as const;
+if (totals.has('floor not streamed')) {
+  const cpu = (name: string, mode: Mode) => median(totals.get(`${name} ${mode}`));
+  const floorHeader = ['path', 'pipe µs', 'floor µs', 'floor ÷ pipe', 'now beyond the floor', ...labels.flatMap((label) => [`${label} beyond the floor`, `change vs ${label}`])];
+  process.stdout.write(`beyond the floor: CPU µs per request over the floor in front of the same upstream\n\n| ${floorHeader.join(' | ')} |\n|---|${floorHeader.slice(1).map(() => '---:').join('|')}|\n`);
+  for (const mode of MODES) {
+    for (const [server, path] of PATHS) {
+      const floor = FLOORS[server];
+      const pipe = cpu(pipeOf(server), mode);
+      const base = cpu(floor, mode);
+      if (Number.isNaN(base)) continue;
+      const beyond = (name: string) => cpu(name, mode) - base;
+      const now = beyond(server);
+      const cells = labels.flatMap((label) => {
+        const then = beyond(`${server}@${label}`);
+        return [then.toFixed(0), percent(now / then - 1)];
+      });
+      process.stdout.write(`| ${path}${mode === 'streamed' ? ', streamed' : ''} | ${pipe.toFixed(0)} | ${base.toFixed(0)} | ${(base / pipe).toFixed(2)}× | ${now.toFixed(0)} | ${cells.join(' | ')} |\n`);
     }
   }
   process.stdout.write('\n');

@@ -14,7 +14,8 @@
  *   BENCH_BEFORE=/path/to/other/checkout npm run bench     (or BENCH_BEFORE=label=dir,label=dir)
  *                                       also runs that checkout's build (its dist/, built) as proxy@before and
  *                                       proxy-rewrite@before, interleaved in the same rounds
- *   BENCH_FLOOR=1                       also runs bench/floor-proxy.mjs (Fastify + undici, nothing else) as floor
+ *   BENCH_FLOOR=1                       also runs bench/floor-proxy.mjs (Fastify + undici, nothing else) as floor,
+ *                                       and as floor-llama in front of the closing upstream
  *   BENCH_NODE_FLAGS='--max-semi-space-size=16'   node flags for this checkout's proxies only
  *
  * Needs the build (npm ci builds it). Timed figures are printed, never asserted: this is not a test.
@@ -23,7 +24,7 @@ import autocannon from 'autocannon';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Client } from 'undici';
-import { CPU_RATE, RECONNECT_RATE, atFixedRate, pinnedWhile, pinning, prefillBody, rateFor, root, rssMb, startService, startUpstream, type Service } from './services.js';
+import { CPU_RATE, LLAMA_PIPE, RECONNECT_RATE, atFixedRate, pinnedWhile, pipeOf, pinning, prefillBody, rateFor, root, rssMb, startService, startUpstream, type Service } from './services.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -34,10 +35,6 @@ const STREAM_EVENTS = 20;
 const STREAM_INTERVAL_MS = 5;
 const CPU_ONLY = process.argv.includes('--cpu-only');
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 3);
-/** The pipe in front of the llama.cpp-like upstream (closing after streams): the llama.cpp path's baseline. */
-const LLAMA_PIPE = 'baseline-llama';
-/** The pipe each server is compared with: the one in front of the same upstream. */
-const pipeOf = (name: string) => (name.startsWith('proxy-rewrite') ? LLAMA_PIPE : 'baseline');
 /** Other checkouts to compare with: `dir` (labelled "before") or `label=dir,label=dir`. */
 const BEFORE: Array<[string, string]> = (process.env.BENCH_BEFORE ?? '')
   .split(',')
@@ -152,7 +149,8 @@ async function main(): Promise<void> {
     [await piped('proxy'), upstream],
     [await rewritten('proxy-rewrite'), llamaUpstream],
   ];
-  if (FLOOR) measured.push([await startService('floor', 'bench/floor-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(upstream.port) }), upstream]);
+  const floor = (name: string, to: Service) => startService(name, 'bench/floor-proxy.mjs', { PORT: '0', UPSTREAM_PORT: String(to.port) });
+  if (FLOOR) measured.push([await floor('floor', upstream), upstream], [await floor('floor-llama', llamaUpstream), llamaUpstream]);
   for (const [label, dir] of BEFORE) {
     measured.push([await piped(`proxy@${label}`, dir, []), upstream]);
     measured.push([await rewritten(`proxy-rewrite@${label}`, dir, []), llamaUpstream]);
@@ -182,7 +180,9 @@ async function main(): Promise<void> {
         process.stderr.write(`round ${round}/${ROUNDS}: ${target.name}\n`);
         const cpuJson = await pinnedWhile(target.pid, target.others, () => atFixedRate(target.port, target.pid, false, SECONDS));
         const cpuSse = await pinnedWhile(target.pid, target.others, () => atFixedRate(target.port, target.pid, true, SECONDS, target.streamRate));
-        process.stderr.write(`  CPU µs per request: ${cpuJson.usPerRequest.toFixed(0)} not streamed, ${cpuSse.usPerRequest.toFixed(0)} streamed\n`);
+        process.stderr.write(
+          `  CPU µs per request: ${cpuJson.usPerRequest.toFixed(0)} not streamed, ${cpuSse.usPerRequest.toFixed(0)} streamed (in the kernel: ${cpuJson.systemUsPerRequest.toFixed(0)}, ${cpuSse.systemUsPerRequest.toFixed(0)}; off the main thread: ${cpuJson.helpersUsPerRequest.toFixed(0)}, ${cpuSse.helpersUsPerRequest.toFixed(0)})\n`,
+        );
         if (CPU_ONLY) {
           samples.get(target.name)!.push({ cpu: cpuJson.usPerRequest, cpuRate: cpuJson.rate, cpuSse: cpuSse.usPerRequest, cpuSseRate: cpuSse.rate });
           continue;

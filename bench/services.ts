@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,14 @@ export const CPU_RATE = Number(process.env.BENCH_CPU_RATE ?? 1500);
 export const RECONNECT_RATE = Number(process.env.BENCH_RECONNECT_RATE ?? 1000);
 /** The rate a measure is held at: CPU_RATE, or RECONNECT_RATE for streams on the upstream that closes after them. */
 export const rateFor = (stream: boolean, closing: boolean) => (stream && closing ? RECONNECT_RATE : CPU_RATE);
+
+/** The pipe in front of the llama.cpp-like upstream (closing after streams): the llama.cpp path's baseline. */
+export const LLAMA_PIPE = 'baseline-llama';
+/**
+ * The pipe a server is compared with: the one in front of the same upstream (the llama.cpp path's
+ * proxies and the floor in front of that upstream: the closing one).
+ */
+export const pipeOf = (name: string) => (name.startsWith('proxy-rewrite') || name === 'floor-llama' ? LLAMA_PIPE : 'baseline');
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
 const CLOCK_TICKS = 100;
 
@@ -42,8 +50,8 @@ export interface Service {
   child: ChildProcess;
 }
 
-/** The proxy runs as `npm start` runs it. */
-export const PROXY_NODE_FLAGS = ['--max-semi-space-size=4'];
+/** The proxy runs as `npm start` runs it (test/unit/runtime-flags.test.ts keeps the two the same). */
+export const PROXY_NODE_FLAGS = ['--max-semi-space-size=4', '--no-memory-reducer'];
 
 /** Starts `script` (relative to `cwd`, this checkout by default) and waits for the port it listens on. */
 export async function startService(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = [], cwd = root): Promise<Service> {
@@ -91,16 +99,34 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in ms. */
-export function cpuMs(pid: number): number {
+/**
+ * CPU time (all threads) a process has used so far, in ms: in user space, in the kernel (its system
+ * calls, page faults), and in threads other than the main one (V8's collector and compiler, libuv's pool).
+ */
+export function cpuSplitMs(pid: number): { user: number; system: number; helpers: number } {
+  const { user, system } = statTimes(`/proc/${pid}/stat`);
+  let helpers = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue;
+    try {
+      const times = statTimes(`/proc/${pid}/task/${tid}/stat`);
+      helpers += times.user + times.system;
+    } catch {
+      // The thread ended while being read.
+    }
+  }
+  return { user, system, helpers };
+}
+
+function statTimes(file: string): { user: number; system: number } {
   // The fields after the command name (which may hold spaces: split after its closing parenthesis).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+  return { user: (Number(fields[11]) * 1000) / CLOCK_TICKS, system: (Number(fields[12]) * 1000) / CLOCK_TICKS };
 }
 
 /** Load at a fixed rate (CPU_RATE unless told, c=32) for `seconds`: the requests answered and the CPU the process used. */
-export async function atFixedRate(port: number, pid: number, stream: boolean, seconds: number, rate = CPU_RATE): Promise<{ usPerRequest: number; rate: number }> {
-  const before = cpuMs(pid);
+export async function atFixedRate(port: number, pid: number, stream: boolean, seconds: number, rate = CPU_RATE): Promise<{ usPerRequest: number; systemUsPerRequest: number; helpersUsPerRequest: number; rate: number }> {
+  const before = cpuSplitMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     method: 'POST',
@@ -111,10 +137,12 @@ export async function atFixedRate(port: number, pid: number, stream: boolean, se
     overallRate: rate,
     duration: seconds,
   });
-  const used = cpuMs(pid) - before;
+  const after = cpuSplitMs(pid);
+  const system = after.system - before.system;
+  const used = after.user - before.user + system;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const done = result['2xx'];
-  return { usPerRequest: (used * 1000) / done, rate: done / seconds };
+  return { usPerRequest: (used * 1000) / done, systemUsPerRequest: (system * 1000) / done, helpersUsPerRequest: ((after.helpers - before.helpers) * 1000) / done, rate: done / seconds };
 }
 
 /**

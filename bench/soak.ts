@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PROXY_NODE_FLAGS } from './services.js';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 2);
 const RATE = Number(process.env.SOAK_RATE ?? 300);
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const upstream = await start('bench/upstream.mjs', [], { PORT: '0' }, /listening (\d+)/);
   const proxy = await start(
     'dist/main.js',
-    ['--max-semi-space-size=4'],
+    PROXY_NODE_FLAGS,
     { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: `http://127.0.0.1:${upstream.port}`, UPSTREAM_PROVIDER: 'llamacpp' },
     /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
   );
