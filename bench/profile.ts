@@ -115,6 +115,7 @@ const PATHS = [
   { name: 'the pipe, streamed, on an upstream that closes after each stream (as llama-server does)', provider: 'pipe', stream: true, closing: true },
   { name: 'the floor (bench/floor-proxy.mjs: Fastify and undici, nothing else), not streamed', provider: 'floor', stream: false },
   { name: 'the floor (bench/floor-proxy.mjs: Fastify and undici, nothing else), streamed', provider: 'floor', stream: true },
+  { name: 'the floor, streamed, on an upstream that closes after each stream', provider: 'floor', stream: true, closing: true },
   { name: 'prefill, answer piped (vLLM), not streamed', provider: 'vllm', stream: false },
   { name: 'prefill, answer piped (vLLM), streamed', provider: 'vllm', stream: true },
   { name: 'prefill, answer rewritten (llama.cpp), not streamed', provider: 'llamacpp', stream: false, closing: true },

@@ -1,7 +1,9 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { invalidUpstreamResponse } from '../errors.js';
 import type { AppContext } from '../pipeline/context.js';
 import type { RunEnvironment } from '../pipeline/run.js';
-import type { Door, PipelineRequest, PipelineResult, Prepared } from '../pipeline/types.js';
+import type { AnswerSink, Door, PipelineRequest, PipelineResult, Prepared, StreamedAnswer } from '../pipeline/types.js';
 import { prepare } from '../pipeline/prepare.js';
 
 /** The request prepared again for a fallback model (routed like any model name). */
@@ -41,17 +43,56 @@ export function sendResult(reply: FastifyReply, result: PipelineResult, door: Do
     case 'answer':
       serverTiming(reply);
       return reply.header('content-type', 'application/json; charset=utf-8').send(door.encodeAnswer(result.answer, prepared));
-    case 'stream':
-      return reply
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .header('x-accel-buffering', 'no')
-        .send(result.body);
+    case 'stream': {
+      reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').header('x-accel-buffering', 'no');
+      // The answer writes to the response itself (see AnswerSink); Fastify's onResponse hooks still
+      // run when it finishes. A header Node refuses to send (a byte HTTP does not allow in its value)
+      // is the upstream's: a 502 in the door's shape, and the upstream let go.
+      const res = reply.raw;
+      try {
+        res.writeHead(result.status, reply.getHeaders() as OutgoingHttpHeaders);
+      } catch (err) {
+        result.body.abandon();
+        for (const name in result.headers) reply.removeHeader(name);
+        throw invalidUpstreamResponse('The upstream answered with a header that cannot be passed on.', err);
+      }
+      reply.hijack();
+      result.body.start(responseSink(res, result.body));
+      return reply;
+    }
     default: {
       const unexpected: never = result;
       throw new Error(`unknown result ${JSON.stringify(unexpected)}`);
     }
   }
+}
+
+/**
+ * The client's response as a streamed answer's sink: its pace (a write the socket could not take
+ * whole) and its departure (closed before the end) go back to the answer.
+ */
+function responseSink(res: ServerResponse, answer: StreamedAnswer): AnswerSink {
+  let waiting = false;
+  const onDrain = () => {
+    waiting = false;
+    answer.drained();
+  };
+  res.once('close', () => {
+    if (!res.writableFinished) answer.abandon();
+  });
+  return {
+    write(bytes) {
+      if (res.write(bytes)) return true;
+      if (!waiting) {
+        waiting = true;
+        res.once('drain', onDrain);
+      }
+      return false;
+    },
+    end() {
+      res.end();
+    },
+  };
 }
 
 function serverTiming(reply: FastifyReply): void {

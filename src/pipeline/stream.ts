@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { AnswerEvent, Usage } from '../answer/types.js';
 import { addUsage } from '../answer/usage.js';
 import { ProxyError, proxyError, upstreamTransportError } from '../errors.js';
@@ -11,7 +10,7 @@ import { clientLimit, withSoFarPrefilled } from './follow-up.js';
 import { planCall } from './plan.js';
 import { AnswerRewriter } from './rewrite.js';
 import type { Fallbacks, RouteRun, RunEnvironment } from './route-run.js';
-import type { Door, PipelineResult, PlannedCall, SoFar, StreamEncoder } from './types.js';
+import type { AnswerSink, Door, PipelineResult, PlannedCall, SoFar, StreamedAnswer, StreamEncoder } from './types.js';
 
 /**
  * A streamed answer. The first call is made before anything is written (its failures are HTTP
@@ -79,13 +78,19 @@ const NOT_RESUMABLE = new Set(['server_shutting_down', 'upstream_event_too_large
  * again with everything the client already has as a prefill, and the stream goes on with no seam —
  * on the same upstream, else on the model's configured fallbacks. When it cannot be resumed, the
  * client gets the door's error event and no closing marker, so a truncated answer is never mistaken
- * for a complete one. A plain Readable driven by the source's events: an async generator here would
- * cost two promises per event on the proxy's hottest path.
+ * for a complete one. Driven by the source's events, it writes into the door's sink (the client's
+ * response) itself: an async generator here would cost two promises per event, and a Readable piped
+ * to the response a buffer, a tick and the pipe's listeners per chunk, on the proxy's hottest path.
  */
-class AnswerStream extends Readable {
+class AnswerStream implements StreamedAnswer {
   private current: CallState;
   private finished = false;
   private out = '';
+  private sink: AnswerSink | undefined;
+  /** What was ready before the sink came (the upstream is paused meanwhile). */
+  private held: Array<string | Buffer> = [];
+  /** The answer ended before the sink came. */
+  private endHeld = false;
   private usage: Usage | undefined;
   /** Choice 0 as the client received it, echo included. */
   private readonly received = { content: '', reasoning: '' };
@@ -106,7 +111,6 @@ class AnswerStream extends Readable {
     first: PlannedCall,
     exchange: Exchange,
   ) {
-    super();
     const { prepared } = run;
     const options = prepared.request.options;
     this.multiCall = prepared.stage !== undefined;
@@ -126,16 +130,26 @@ class AnswerStream extends Readable {
     this.fail(proxyError('server_shutting_down', 'The proxy is shutting down; the answer was cut before it was complete.'));
   }
 
-  override _read(): void {
+  start(sink: AnswerSink): void {
+    this.sink = sink;
+    const held = this.held;
+    this.held = [];
+    let ready = true;
+    if (held.length > 0) this.call.telemetry.firstByte();
+    for (const bytes of held) ready = sink.write(bytes);
+    if (this.endHeld) return sink.end();
+    if (ready) this.drained();
+  }
+
+  drained(): void {
     if (!this.finished) this.current.exchange.response.body.resume();
   }
 
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+  abandon(): void {
     this.finished = true;
     this.env.streams.delete(this);
     const source = this.current.exchange.response.body;
     if (!source.destroyed) source.destroy();
-    callback(err);
   }
 
   private attach(planned: PlannedCall, logical: LogicalCall, exchange: Exchange, isFirst: boolean): CallState {
@@ -405,17 +419,13 @@ class AnswerStream extends Readable {
     this.flushOut();
     this.finished = true;
     this.env.streams.delete(this);
-    this.push(null);
+    this.end();
   }
 
   private onSourceError(state: CallState, err: Error): void {
     if (this.finished || state !== this.current || state.retired) return;
     // The client left and its abort tore the upstream body down: nobody is there to tell.
-    if (this.env.signal.aborted) {
-      this.finished = true;
-      this.destroy();
-      return;
-    }
+    if (this.env.signal.aborted) return this.abandon();
     const error = upstreamTransportError(err);
     this.onFailure(new ProxyError(error.status, `Upstream stream failed: ${error.message}`, { type: error.type, code: error.code, cause: err }));
   }
@@ -495,7 +505,7 @@ class AnswerStream extends Readable {
     const source = state.exchange.response.body;
     if (!source.destroyed) source.destroy();
     this.flushOut();
-    this.push(null);
+    this.end();
   }
 
   private flushOut(): void {
@@ -506,8 +516,19 @@ class AnswerStream extends Readable {
   }
 
   private send(bytes: string | Buffer): void {
+    const sink = this.sink;
+    if (!sink) {
+      this.held.push(bytes);
+      this.current.exchange.response.body.pause();
+      return;
+    }
     this.call.telemetry.firstByte();
-    if (!this.push(bytes)) this.current.exchange.response.body.pause();
+    if (!sink.write(bytes)) this.current.exchange.response.body.pause();
+  }
+
+  private end(): void {
+    if (this.sink) this.sink.end();
+    else this.endHeld = true;
   }
 }
 

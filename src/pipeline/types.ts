@@ -141,6 +141,28 @@ export interface StreamEncoder {
   error(error: ProxyError): string;
 }
 
+/**
+ * Where a streamed answer's bytes go: the client's response, written to directly. (A Readable in
+ * between, piped by Fastify, cost a buffer, a tick and the pipe's listeners on every chunk of every
+ * stream.)
+ */
+export interface AnswerSink {
+  /** Writes bytes on; false when the client is not keeping up (the answer then waits for `drained`). */
+  write(bytes: string | Buffer): boolean;
+  /** The answer is over: complete, or ended with the door's error event. */
+  end(): void;
+}
+
+/** A streamed answer, ready to go: the upstream is answering, the client has nothing yet. */
+export interface StreamedAnswer {
+  /** Sends the answer into `sink` as the upstream answers (what came before this was held, and goes first). */
+  start(sink: AnswerSink): void;
+  /** The sink caught up after a `write` returned false: reading the upstream goes on. */
+  drained(): void;
+  /** The client went away: the upstream is let go and nothing more is written. */
+  abandon(): void;
+}
+
 /** The pipeline's result, before anything is written to the client. */
 export type PipelineResult = (
   /** The upstream's own bytes, in the door's wire format: they go as they came. */
@@ -148,7 +170,7 @@ export type PipelineResult = (
   /** A whole answer, for the door to encode. */
   | { kind: 'answer'; status: number; headers: Record<string, string | string[]>; answer: Answer; prefill: AnswerPlan['kind'] }
   /** A streamed answer: the door's bytes, produced as the upstream answers. */
-  | { kind: 'stream'; status: number; headers: Record<string, string | string[]>; body: Readable; prefill: AnswerPlan['kind'] }
+  | { kind: 'stream'; status: number; headers: Record<string, string | string[]>; body: StreamedAnswer; prefill: AnswerPlan['kind'] }
 ) & {
   /** The upstream (its configured name) that started the answer. */
   upstream?: string;

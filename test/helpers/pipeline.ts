@@ -62,7 +62,7 @@ export async function streamThrough(
   provider: ProviderId,
   plan: AnswerPlan,
   bytes: Buffer,
-  options: { pieceSize?: number; includeUsage?: boolean; door?: Door; request?: ChatRequest } = {},
+  options: { pieceSize?: number; includeUsage?: boolean; door?: Door; request?: ChatRequest; startAfterMs?: number } = {},
 ): Promise<StreamedResult> {
   const size = options.pieceSize ?? bytes.length;
   const pieces: Buffer[] = [];
@@ -113,7 +113,18 @@ export async function streamThrough(
   const result = await runStream({ prepared, call }, options.door ?? chatDoor, env, new Fallbacks(prepared, env));
   if (result.kind !== 'stream') throw new Error(`expected a stream, got ${result.kind}`);
   let text = '';
-  for await (const chunk of result.body) text += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+  const answer = result.body;
+  // A client's sink that comes late: what the upstream sent meanwhile is held for it.
+  if (options.startAfterMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.startAfterMs));
+  await new Promise<void>((resolve) => {
+    answer.start({
+      write(bytes) {
+        text += Buffer.isBuffer(bytes) ? bytes.toString('utf8') : bytes;
+        return true;
+      },
+      end: resolve,
+    });
+  });
   const events: string[] = [];
   new SseParser((event) => events.push(event.data)).push(text);
   const out: StreamedResult = { text, events, content: '', reasoning: '', done: false, usage: undefined, finishReasons: [] };

@@ -39,6 +39,16 @@ describe('the stream path over recorded llama.cpp streams', () => {
     }
   });
 
+  it('the same answer when the client\'s sink comes only after the whole upstream stream arrived (held, then sent)', async () => {
+    const bytes = fixture('llamacpp/stream-2026-09-echo.sse');
+    for (const size of [1, 64, bytes.length]) {
+      const late = await streamThrough('llamacpp', strip, bytes, { pieceSize: size, startAfterMs: 30 });
+      expect(late.content).toBe(' Paris, a city on the Seine.');
+      expect(late.done).toBe(true);
+      expect(late.text).toBe((await streamThrough('llamacpp', strip, bytes, { pieceSize: size })).text);
+    }
+  });
+
   it('leaves a 2025 build (continuation only) as it is', async () => {
     const bytes = fixture('llamacpp/stream-2025.sse');
     for (const size of [1, 5, bytes.length]) expect((await streamThrough('llamacpp', strip, bytes, { pieceSize: size })).content).toBe(' Paris, a city on the Seine.');
