@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --no-memory-reducer
-// A 4 MB young generation keeps RSS under load near 100 MB instead of 130 MB at no measurable CPU
-// cost. Without the memory reducer, a quiet minute does not cost the optimised code: on Node 20, V8's
-// reducer collects when the process goes idle and drops it, so the next burst paid up to twice the
-// CPU per request for seconds while ~450 functions were optimised again (bench/RESULTS.md). npm
-// start and the Docker image pass the same flags (test/unit/runtime-flags.test.ts).
+// A 4 MB young generation keeps RSS under load near 100 MB instead of 130 MB, for more time spent
+// collecting (on llama.cpp streams ~25 µs per stream against 8-16 MB; bench/RESULTS.md). Without
+// the memory reducer, a quiet minute does not cost the optimised code: on Node 20, V8's reducer
+// collects when the process goes idle and drops it, so the next burst paid up to twice the CPU per
+// request for seconds while ~450 functions were optimised again (bench/RESULTS.md). npm start and
+// the Docker image pass the same flags (test/unit/runtime-flags.test.ts).
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import type { Config } from './config/types.js';
